@@ -1,0 +1,1 @@
+"""Custom actions of the Larkspur support assistant (run by ``rasa run actions``)."""

@@ -1,0 +1,47 @@
+"""The help-article search action."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.knowledge import Hit, get_index
+
+logger = logging.getLogger(__name__)
+MAX_ANSWER_CHARS = 600
+
+
+def format_answer(hit: Hit) -> str:
+    """The passage, cut at a sentence end if long, and a link to the whole article."""
+    text = hit.passage.text
+    if len(text) > MAX_ANSWER_CHARS:
+        cut = text.rfind(". ", 0, MAX_ANSWER_CHARS)
+        text = text[: cut + 1] if cut > 0 else text[:MAX_ANSWER_CHARS] + "…"
+    article = hit.passage.article
+    return f"{text}\n\nMore in our help centre: [{article.title}]({article.url})"
+
+
+class ActionSearchArticles(Action):
+    """Answers from the help centre, or says honestly that it found nothing."""
+
+    def name(self) -> str:
+        return "action_search_articles"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = (tracker.latest_message or {}).get("text") or ""
+        try:
+            hit = get_index().search(question)
+        except Exception:  # a broken article must not break the chat
+            logger.exception("help-article search failed")
+            hit = None
+        if hit is None:
+            dispatcher.utter_message(response="utter_no_article_found")
+        else:
+            dispatcher.utter_message(text=format_answer(hit))
+        return []

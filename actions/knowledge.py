@@ -1,0 +1,156 @@
+"""Help-article search: TF-IDF over spaCy lemmas and character n-grams.
+
+Articles live in ``data/articles/*.md`` (front matter: title, slug, tags). Each article is
+split into passages (the intro and each ``##`` section); a question is scored against every
+passage, an article's score is its best passage's, and the answer is that passage plus a
+link. Below ``MIN_SCORE`` the search reports no answer, which later counts as a miss for
+escalation. ``MIN_SCORE`` is tuned by ``make bench-kb``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+ARTICLES_DIR = Path("data/articles")
+HELP_URL = "https://larkspur-outdoor.example/help/{slug}"
+MIN_SCORE = 0.2
+WORD_WEIGHT = 0.6  # the rest goes to character n-grams, which forgive typos
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One help-centre article, as an editor wrote it."""
+
+    slug: str
+    title: str
+    tags: tuple[str, ...]
+    body: str
+
+    @property
+    def url(self) -> str:
+        return HELP_URL.format(slug=self.slug)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A self-contained piece of an article: the intro or one section."""
+
+    article: Article
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The best passage for a question and how well it matched (0..1)."""
+
+    passage: Passage
+    score: float
+
+
+class ArticleError(ValueError):
+    """An article file an editor wrote is malformed; the message says where and why."""
+
+
+def parse_article(path: Path) -> Article:
+    """Read one article file and check its front matter."""
+    raw = path.read_text(encoding="utf-8")
+    match = FRONT_MATTER.match(raw)
+    if not match:
+        raise ArticleError(f"{path}: must start with front matter between '---' lines")
+    meta = yaml.safe_load(match.group(1)) or {}
+    missing = [key for key in ("title", "slug", "tags") if not meta.get(key)]
+    if missing:
+        raise ArticleError(f"{path}: front matter lacks {', '.join(missing)}")
+    if meta["slug"] != path.stem:
+        raise ArticleError(f"{path}: slug '{meta['slug']}' must equal the file name '{path.stem}'")
+    return Article(
+        str(meta["slug"]), str(meta["title"]), tuple(map(str, meta["tags"])), raw[match.end() :]
+    )
+
+
+def load_articles(directory: Path = ARTICLES_DIR) -> list[Article]:
+    """All articles in ``directory``, sorted by slug."""
+    articles = [parse_article(path) for path in sorted(directory.glob("*.md"))]
+    if not articles:
+        raise ArticleError(f"no articles found in {directory}")
+    return articles
+
+
+def split_passages(article: Article) -> list[Passage]:
+    """The intro (under the article title) and each ``##`` section of an article."""
+    intro, *sections = re.split(r"^## +", article.body.strip(), flags=re.MULTILINE)
+    passages = [Passage(article, article.title, intro.strip())] if intro.strip() else []
+    for section in sections:
+        heading, _, text = section.partition("\n")
+        passages.append(Passage(article, heading.strip(), text.strip()))
+    return passages
+
+
+def spacy_lemmatizer(model_path: str | None = None) -> Callable[[str], list[str]]:
+    """Lemmas of content words, using the project's spaCy pipeline."""
+    import spacy
+
+    nlp = spacy.load(model_path or os.environ.get("SPACY_MODEL_PATH", "models/spacy/en_larkspur"))
+
+    def lemmas(text: str) -> list[str]:
+        return [
+            token.lemma_.lower()
+            for token in nlp(text)
+            if not (token.is_stop or token.is_punct or token.is_space)
+        ]
+
+    return lemmas
+
+
+class ArticleIndex:
+    """TF-IDF index over article passages; :meth:`search` returns the best passage."""
+
+    def __init__(self, articles: Iterable[Article], lemmas: Callable[[str], list[str]]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.passages = [p for article in articles for p in split_passages(article)]
+        documents = [self._document(p) for p in self.passages]
+        self._words = TfidfVectorizer(analyzer=lemmas, sublinear_tf=True)
+        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        self._word_matrix = self._words.fit_transform(documents)
+        self._char_matrix = self._chars.fit_transform(documents)
+
+    @staticmethod
+    def _document(passage: Passage) -> str:
+        article = passage.article
+        return " ".join([article.title, " ".join(article.tags), passage.heading, passage.text])
+
+    def scores(self, question: str) -> list[float]:
+        """Score of every passage for ``question``."""
+        words = (self._word_matrix @ self._words.transform([question]).T).toarray().ravel()
+        chars = (self._char_matrix @ self._chars.transform([question]).T).toarray().ravel()
+        return list(WORD_WEIGHT * words + (1 - WORD_WEIGHT) * chars)
+
+    def ranked(self, question: str) -> list[Hit]:
+        """Best passage per article, best article first."""
+        best: dict[str, Hit] = {}
+        for passage, score in zip(self.passages, self.scores(question)):
+            slug = passage.article.slug
+            if slug not in best or score > best[slug].score:
+                best[slug] = Hit(passage, float(score))
+        return sorted(best.values(), key=lambda hit: -hit.score)
+
+    def search(self, question: str, min_score: float = MIN_SCORE) -> Hit | None:
+        """The best passage if it scores at least ``min_score``, else None."""
+        hits = self.ranked(question)
+        return hits[0] if hits and hits[0].score >= min_score else None
+
+
+@lru_cache(maxsize=1)
+def get_index() -> ArticleIndex:
+    """The action server's index, built on first use."""
+    return ArticleIndex(load_articles(), spacy_lemmatizer())

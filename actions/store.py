@@ -1,0 +1,283 @@
+"""The store's own order database: orders and returns, through SQLAlchemy.
+
+The database URL comes from ``STORE_DATABASE_URL`` (default: SQLite in ``var/store.db``).
+Nothing connects at import time; :func:`get_store` builds the engine on first use.
+
+    python -m actions.store seed     # create tables and (re)load the demo orders
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+DEFAULT_URL = "sqlite:///var/store.db"
+RETURN_WINDOW_DAYS = 45
+ORDER_NUMBER_RE = re.compile(r"\b(?:ls)?\s*[-#]?\s*(\d{6})\b", re.IGNORECASE)
+
+Base = declarative_base()
+
+
+class StoreUnavailable(Exception):
+    """The order database could not be reached or queried."""
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+
+    number = Column(String(9), primary_key=True)
+    customer_name = Column(String(80), nullable=False)
+    customer_email = Column(String(120), nullable=False)
+    items = Column(String(400), nullable=False)
+    placed_on = Column(Date, nullable=False)
+    status = Column(String(20), nullable=False)  # processing|shipped|delivered|cancelled
+    carrier = Column(String(20))
+    tracking_number = Column(String(40))
+    shipped_on = Column(Date)
+    estimated_delivery = Column(Date)
+    delivered_on = Column(Date)
+    final_sale = Column(Boolean, nullable=False, default=False)
+
+
+class ReturnRow(Base):
+    __tablename__ = "returns"
+
+    id = Column(Integer, primary_key=True)
+    rma = Column(String(12), unique=True, nullable=False)
+    order_number = Column(String(9), ForeignKey("orders.number"), nullable=False)
+    reason = Column(String(500), nullable=False)
+    created_on = Column(Date, nullable=False)
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as the actions see it (detached from the database session)."""
+
+    number: str
+    customer_name: str
+    items: str
+    placed_on: dt.date
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    shipped_on: dt.date | None
+    estimated_delivery: dt.date | None
+    delivered_on: dt.date | None
+    final_sale: bool
+
+
+@dataclass(frozen=True)
+class ReturnDecision:
+    """Whether an order can be returned today, and why not if it can't."""
+
+    eligible: bool
+    reason: str  # eligible|not_delivered|cancelled|window_closed|final_sale|already_returned
+    deadline: dt.date | None = None
+    existing_rma: str | None = None
+
+
+def normalize_order_number(text: str) -> str | None:
+    """Return ``LS-######`` for any way a customer types an order number, else None."""
+    match = ORDER_NUMBER_RE.search(text or "")
+    return f"LS-{match.group(1)}" if match else None
+
+
+class Store:
+    """Queries against the order database; every failure becomes StoreUnavailable."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url, future=True, pool_pre_ping=True)
+        self._session = sessionmaker(self.engine, future=True, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def find_order(self, number: str) -> Order | None:
+        """Look an order up by its normalized number."""
+        try:
+            with self._session() as session:
+                row = session.get(OrderRow, number)
+                return _to_order(row) if row else None
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def return_decision(self, order: Order, today: dt.date) -> ReturnDecision:
+        """Check an order against the return policy on ``today``."""
+        existing = self.find_return(order.number)
+        if existing:
+            return ReturnDecision(False, "already_returned", existing_rma=existing)
+        if order.status == "cancelled":
+            return ReturnDecision(False, "cancelled")
+        if order.status != "delivered" or order.delivered_on is None:
+            return ReturnDecision(False, "not_delivered")
+        if order.final_sale:
+            return ReturnDecision(False, "final_sale")
+        deadline = order.delivered_on + dt.timedelta(days=RETURN_WINDOW_DAYS)
+        if today > deadline:
+            return ReturnDecision(False, "window_closed", deadline=deadline)
+        return ReturnDecision(True, "eligible", deadline=deadline)
+
+    def find_return(self, order_number: str) -> str | None:
+        """The RMA of an existing return for the order, if any."""
+        try:
+            with self._session() as session:
+                row = session.query(ReturnRow).filter_by(order_number=order_number).first()
+                return row.rma if row else None
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def record_return(self, order_number: str, reason: str, today: dt.date) -> str:
+        """Store a return and give back its RMA number."""
+        rma = "RMA-" + secrets.token_hex(3).upper()
+        try:
+            with self._session.begin() as session:
+                session.add(
+                    ReturnRow(
+                        rma=rma, order_number=order_number, reason=reason[:500], created_on=today
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return rma
+
+
+def _to_order(row: OrderRow) -> Order:
+    return Order(
+        number=row.number,
+        customer_name=row.customer_name,
+        items=row.items,
+        placed_on=row.placed_on,
+        status=row.status,
+        carrier=row.carrier,
+        tracking_number=row.tracking_number,
+        shipped_on=row.shipped_on,
+        estimated_delivery=row.estimated_delivery,
+        delivered_on=row.delivered_on,
+        final_sale=bool(row.final_sale),
+    )
+
+
+@lru_cache(maxsize=4)
+def get_store(url: str | None = None) -> Store:
+    """The shared Store for ``url`` (default: ``STORE_DATABASE_URL`` or SQLite)."""
+    return Store(url or os.environ.get("STORE_DATABASE_URL", DEFAULT_URL))
+
+
+def demo_orders(today: dt.date) -> list[OrderRow]:
+    """Demo orders with dates relative to ``today``, one for each interesting case."""
+    day = dt.timedelta(days=1)
+
+    def order(
+        number: str, name: str, items: str, placed: int, status: str, **kw: object
+    ) -> OrderRow:
+        return OrderRow(
+            number=number,
+            customer_name=name,
+            customer_email=f"{name.split()[0].lower()}@example.com",
+            items=items,
+            placed_on=today - placed * day,
+            status=status,
+            **kw,
+        )
+
+    return [
+        order("LS-204381", "Maya Okafor", "Ridgeline 2 tent", 2, "processing"),
+        order(
+            "LS-117342",
+            "Dan Reyes",
+            "Summit Down Jacket (M, slate)",
+            3,
+            "shipped",
+            carrier="UPS",
+            tracking_number="1Z999AA10123456784",
+            shipped_on=today - 2 * day,
+            estimated_delivery=today + 2 * day,
+        ),
+        order(
+            "LS-402219",
+            "Priya Nair",
+            "Talus Mid boots (W8.5)",
+            12,
+            "delivered",
+            carrier="UPS",
+            tracking_number="1Z999AA10123456785",
+            shipped_on=today - 11 * day,
+            estimated_delivery=today - 8 * day,
+            delivered_on=today - 8 * day,
+        ),
+        order(
+            "LS-310557",
+            "Sam Whitfield",
+            "Cascade 45 backpack",
+            70,
+            "delivered",
+            carrier="UPS",
+            tracking_number="1Z999AA10123456786",
+            shipped_on=today - 69 * day,
+            estimated_delivery=today - 66 * day,
+            delivered_on=today - 66 * day,
+        ),
+        order(
+            "LS-551203",
+            "Lena Brandt",
+            "Drift 20 sleeping bag (final sale)",
+            20,
+            "delivered",
+            carrier="DHL",
+            tracking_number="JD014600003828391234",
+            shipped_on=today - 19 * day,
+            estimated_delivery=today - 10 * day,
+            delivered_on=today - 10 * day,
+            final_sale=True,
+        ),
+        order("LS-882104", "Tom Alvarez", "Beacon 400 headlamp, Switchback poles", 5, "cancelled"),
+        order(
+            "LS-220019",
+            "Grace Liu",
+            "Squall Rain Shell (S, moss)",
+            44,
+            "delivered",
+            carrier="USPS",
+            tracking_number="9400111899223100012345",
+            shipped_on=today - 43 * day,
+            estimated_delivery=today - 39 * day,
+            delivered_on=today - 40 * day,
+        ),
+        order("LS-883920", "Omar Haddad", "Emberlite stove, ClearFlow filter", 1, "processing"),
+    ]
+
+
+def seed(store: Store, today: dt.date | None = None) -> int:
+    """Create the schema and replace all orders and returns with the demo set."""
+    store.create_schema()
+    rows = demo_orders(today or dt.date.today())
+    with store._session.begin() as session:
+        session.query(ReturnRow).delete()
+        session.query(OrderRow).delete()
+        session.add_all(rows)
+    return len(rows)
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["seed"]:
+        print("usage: python -m actions.store seed", file=sys.stderr)
+        return 2
+    url = os.environ.get("STORE_DATABASE_URL", DEFAULT_URL)
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    count = seed(get_store(url))
+    print(f"Seeded {count} demo orders into {url}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

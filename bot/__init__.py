@@ -1,0 +1,1 @@
+"""Custom Rasa components and build helpers for the Larkspur support assistant."""

@@ -1,0 +1,196 @@
+"""Start the assistant's servers together, wait until they answer, stop them together.
+
+``make run`` calls ``python -m bot.serve``; the end-to-end tests use :class:`Stack` with
+free ports and a throwaway database, so both run the system the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``process`` dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s; see {log}")
+
+
+@dataclass
+class Stack:
+    """The Rasa server and the action server, with their ports, logs and databases."""
+
+    model: Path
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    var_dir: Path = ROOT / "var"
+    store_url: str | None = None
+    tracker_db: Path | None = None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        env["STORE_DATABASE_URL"] = self.store_url or f"sqlite:///{self.var_dir / 'store.db'}"
+        env.setdefault("SPACY_MODEL_PATH", str(ROOT / "models/spacy/en_larkspur"))
+        return env
+
+    def _endpoints(self) -> Path:
+        tracker_db = self.tracker_db or self.var_dir / "rasa-tracker.db"
+        path = self.var_dir / f"endpoints-{self.rasa_port}.yml"
+        path.write_text(
+            f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+        )
+        return path
+
+    def _spawn(self, name: str, args: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+        log = self.var_dir / "log" / f"{name}-{self.rasa_port}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=self._env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        return process, log
+
+    def start(self, progress: bool = False) -> None:
+        """Start both servers and return once both answer."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        say = print if progress else (lambda *a, **k: None)
+        started = time.monotonic()
+        say(f"Starting the action server on port {self.actions_port} …", flush=True)
+        actions, actions_log = self._spawn(
+            "actions",
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.actions_port),
+            ],
+        )
+        say(
+            f"Starting the Rasa server on port {self.rasa_port} (loading {self.model.name}) …",
+            flush=True,
+        )
+        rasa, rasa_log = self._spawn(
+            "rasa",
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--cors",
+                "*",
+                "--port",
+                str(self.rasa_port),
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(self._endpoints()),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
+            ],
+        )
+        try:
+            wait_http(f"{self.actions_url}/health", actions, 120, actions_log)
+            say(f"  action server ready ({time.monotonic() - started:.0f} s)", flush=True)
+            wait_http(f"{self.rasa_url}/status", rasa, 300, rasa_log)
+            say(f"  Rasa server ready ({time.monotonic() - started:.0f} s)", flush=True)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every process: SIGTERM, then SIGKILL after a grace period."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--rasa-port", type=int, default=5005)
+    parser.add_argument("--actions-port", type=int, default=5055)
+    args = parser.parse_args(argv)
+    stack = Stack(args.model, args.rasa_port, args.actions_port)
+    stack.start(progress=True)
+    print(
+        f"\nThe Larkspur assistant is running:\n"
+        f"  Rasa server (REST channel)  {stack.rasa_url}/webhooks/rest/webhook\n"
+        f"  Rasa HTTP API               {stack.rasa_url}/status\n"
+        f"  Action server               {stack.actions_url}/health\n"
+        f"  Logs                        {stack.var_dir / 'log'}\n"
+        f"Try:  curl -s {stack.rasa_url}/webhooks/rest/webhook "
+        f'-d \'{{"sender": "me", "message": "how much is shipping?"}}\'\n'
+        f"Press Ctrl-C to stop.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while all(p.poll() is None for p in stack.processes):
+            time.sleep(1)
+        print(
+            "A server stopped unexpectedly; see the logs above. Stopping the rest.", file=sys.stderr
+        )
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping …", flush=True)
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
