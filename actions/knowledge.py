@@ -138,7 +138,7 @@ class ArticleIndex:
     def ranked(self, question: str) -> list[Hit]:
         """Best passage per article, best article first."""
         best: dict[str, Hit] = {}
-        for passage, score in zip(self.passages, self.scores(question)):
+        for passage, score in zip(self.passages, self.scores(question), strict=True):
             slug = passage.article.slug
             if slug not in best or score > best[slug].score:
                 best[slug] = Hit(passage, float(score))

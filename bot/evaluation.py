@@ -112,10 +112,10 @@ def score(
     got = [intent_of(p) for p in in_preds]
     labels = sorted(set(expected))
     per_intent = f1_score(expected, got, labels=labels, average=None, zero_division=0)
-    faq = [(e, p) for e, p in zip(in_scope, in_preds) if e.response_key]
+    faq = [(e, p) for e, p in zip(in_scope, in_preds, strict=True) if e.response_key]
     faq_hits = sum(e.response_key == p.response_key for e, p in faq)
     oos_hits = sum(intent_of(p) in FALLBACK_INTENTS for p in oos_preds)
-    errors = [(e.text, e.intent, g) for e, g in zip(in_scope, got) if e.intent != g]
+    errors = [(e.text, e.intent, g) for e, g in zip(in_scope, got, strict=True) if e.intent != g]
     errors += [
         (e.text, e.response_key or "", p.response_key or "")
         for e, p in faq
@@ -128,7 +128,7 @@ def score(
         in_scope_count=len(in_scope),
         faq_count=len(faq),
         oos_count=len(oos_preds),
-        per_intent_f1=dict(zip(labels, map(float, per_intent))),
+        per_intent_f1=dict(zip(labels, map(float, per_intent), strict=True)),
         errors=errors,
     )
 

@@ -1,0 +1,69 @@
+"""Fixtures for action tests: a dispatcher, trackers from stored JSON, the real domain,
+and a throwaway store database seeded with the demo orders."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import store
+
+TRACKERS = Path(__file__).parent / "trackers"
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    return yaml.safe_load(Path("domain.yml").read_text())
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    """Build a tracker from a stored JSON file, overriding slots and the latest text."""
+
+    def build(name: str = "order_status_form", text: str | None = None, **slots: Any) -> Tracker:
+        state = json.loads((TRACKERS / f"{name}.json").read_text())
+        state = copy.deepcopy(state)
+        state["slots"].update(slots)
+        if text is not None:
+            state["latest_message"]["text"] = text
+        return Tracker.from_dict(state)
+
+    return build
+
+
+@pytest.fixture
+def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[store.Store]:
+    """A fresh SQLite store with the demo orders, used by every action via get_store()."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("STORE_DATABASE_URL", url)
+    store.get_store.cache_clear()
+    db = store.get_store()
+    store.seed(db, TODAY)
+    yield db
+    store.get_store.cache_clear()
+    db.engine.dispose()
+
+
+@pytest.fixture
+def broken_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A store URL that points at a database that can't be opened."""
+    monkeypatch.setenv("STORE_DATABASE_URL", f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    store.get_store.cache_clear()
+    yield
+    store.get_store.cache_clear()
+
