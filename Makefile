@@ -74,10 +74,10 @@ lock: $(INSTALLED) ## Re-resolve requirements.in into requirements.lock
 	  $(BIN)/pip freeze --exclude-editable; } > requirements.lock
 
 bench-nlu: train ## Compare intent classifiers and sweep the fallback threshold (writes results/)
-	$(BIN)/python -m tests.bench.nlu
+	$(BIN)/python -m bench.nlu
 
 bench-kb: $(INSTALLED) $(SPACY_MODEL) ## Help-article retrieval top-1 and threshold sweep (writes results/)
-	$(BIN)/python -m tests.bench.kb
+	$(BIN)/python -m bench.kb
 
 clean: ## Remove trained models, databases and logs (keeps .venv)
 	rm -rf models/*.tar.gz models/spacy var

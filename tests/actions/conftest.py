@@ -66,4 +66,3 @@ def broken_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     store.get_store.cache_clear()
     yield
     store.get_store.cache_clear()
-

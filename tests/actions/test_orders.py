@@ -48,7 +48,9 @@ async def test_form_run_accepts_a_known_order(store_db, dispatcher, make_tracker
 
 
 async def test_status_of_a_shipped_order(store_db, dispatcher, make_tracker, domain):
-    events = await ActionOrderStatus().run(dispatcher, make_tracker(order_number="LS-117342"), domain)
+    events = await ActionOrderStatus().run(
+        dispatcher, make_tracker(order_number="LS-117342"), domain
+    )
     [text] = sent(dispatcher)
     assert events == []
     assert "shipped with UPS" in text and "1Z999AA10123456784" in text
@@ -107,8 +109,12 @@ def test_database_unavailable_during_validation(broken_store, dispatcher, make_t
     assert sent(dispatcher) == ["response:utter_store_unavailable"]
 
 
-async def test_database_unavailable_in_status_action(broken_store, dispatcher, make_tracker, domain):
-    events = await ActionOrderStatus().run(dispatcher, make_tracker(order_number="LS-117342"), domain)
+async def test_database_unavailable_in_status_action(
+    broken_store, dispatcher, make_tracker, domain
+):
+    events = await ActionOrderStatus().run(
+        dispatcher, make_tracker(order_number="LS-117342"), domain
+    )
     assert events == []
     assert sent(dispatcher) == ["response:utter_store_unavailable"]
 
@@ -119,7 +125,9 @@ async def test_status_action_without_number_stays_quiet(store_db, dispatcher, ma
 
 
 def test_eligible_order_continues_to_the_reason(store_db, dispatcher, make_tracker, domain):
-    result = ValidateReturnForm().validate_order_number("LS-402219", dispatcher, make_tracker(), domain)
+    result = ValidateReturnForm().validate_order_number(
+        "LS-402219", dispatcher, make_tracker(), domain
+    )
     assert result == {"order_number": "LS-402219", "order_number_attempts": 0}
     assert dispatcher.messages == []
 
@@ -144,7 +152,9 @@ def test_ineligible_orders_are_refused_with_a_reason(
 
 def test_last_day_of_the_window_is_still_eligible(store_db, dispatcher, make_tracker, domain):
     # LS-220019 was delivered 40 days ago: inside the 45-day window.
-    result = ValidateReturnForm().validate_order_number("LS-220019", dispatcher, make_tracker(), domain)
+    result = ValidateReturnForm().validate_order_number(
+        "LS-220019", dispatcher, make_tracker(), domain
+    )
     assert "requested_slot" not in result
 
 

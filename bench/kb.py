@@ -1,0 +1,73 @@
+"""Help-article retrieval: top-1 accuracy and a sweep of the answer threshold.
+
+    make bench-kb
+
+For each threshold: the share of held-out article questions answered with the right
+article, the share answered with a wrong one, and the share of out-of-scope messages
+(tests/nlu/out_of_scope.yml) for which the search rightly finds nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from actions.knowledge import MIN_SCORE, ArticleIndex, load_articles, spacy_lemmatizer
+from bench.report import table, write
+from bot.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
+
+QUESTIONS = Path("tests/articles/heldout_questions.yml")
+THRESHOLDS = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
+
+
+def main() -> int:
+    index = ArticleIndex(load_articles(), spacy_lemmatizer())
+    questions = yaml.safe_load(QUESTIONS.read_text())["questions"]
+    oos = [e.text for e in load_examples(HELDOUT_OUT_OF_SCOPE)]
+    best = [index.ranked(q["text"])[0] for q in questions]
+    oos_best = [index.ranked(text)[0].score for text in oos]
+    top1 = sum(h.passage.article.slug == q["slug"] for h, q in zip(best, questions, strict=True))
+    rows = []
+    for t in THRESHOLDS:
+        right = sum(
+            h.score >= t and h.passage.article.slug == q["slug"]
+            for h, q in zip(best, questions, strict=True)
+        )
+        wrong = sum(
+            h.score >= t and h.passage.article.slug != q["slug"]
+            for h, q in zip(best, questions, strict=True)
+        )
+        rejected = sum(s < t for s in oos_best)
+        rows.append(
+            [
+                t if t != MIN_SCORE else f"**{t}** (shipped)",
+                right / len(questions),
+                wrong / len(questions),
+                rejected / len(oos),
+            ]
+        )
+    write(
+        "kb",
+        "make bench-kb",
+        {
+            "Top-1 article, no threshold": (
+                f"{top1}/{len(questions)} = {top1 / len(questions):.3f} on "
+                f"{len(questions)} held-out questions over {len(load_articles())} articles."
+            ),
+            "Answer threshold sweep": table(
+                [
+                    "threshold",
+                    "answered, right article",
+                    "answered, wrong article",
+                    "out-of-scope rejected",
+                ],
+                rows,
+            ),
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

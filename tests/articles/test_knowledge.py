@@ -1,0 +1,91 @@
+"""Help-article search: article format, passages, and held-out retrieval quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.articles import MAX_ANSWER_CHARS, format_answer
+from actions.knowledge import (
+    MIN_SCORE,
+    Article,
+    ArticleError,
+    ArticleIndex,
+    load_articles,
+    parse_article,
+    spacy_lemmatizer,
+    split_passages,
+)
+
+HELDOUT = Path(__file__).parent / "heldout_questions.yml"
+MIN_TOP1 = 0.85
+
+
+@pytest.fixture(scope="module")
+def index() -> ArticleIndex:
+    return ArticleIndex(load_articles(), spacy_lemmatizer())
+
+
+def heldout() -> list[dict[str, str]]:
+    return yaml.safe_load(HELDOUT.read_text())["questions"]
+
+
+def test_every_article_is_well_formed() -> None:
+    articles = load_articles()
+    assert len(articles) >= 30
+    for article in articles:
+        assert len(split_passages(article)) >= 3, article.slug
+
+
+def test_front_matter_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "wrong-name.md"
+    bad.write_text("---\ntitle: T\nslug: other\ntags: [a]\n---\nbody\n")
+    with pytest.raises(ArticleError, match="wrong-name.md.*must equal"):
+        parse_article(bad)
+    bad.write_text("no front matter")
+    with pytest.raises(ArticleError, match="front matter"):
+        parse_article(bad)
+
+
+def test_sections_become_passages_with_headings() -> None:
+    article = Article("a", "Title", ("t",), "Intro text.\n\n## First\nOne.\n\n## Second\nTwo.\n")
+    passages = split_passages(article)
+    assert [(p.heading, p.text) for p in passages] == [
+        ("Title", "Intro text."),
+        ("First", "One."),
+        ("Second", "Two."),
+    ]
+
+
+def test_heldout_questions_target_real_articles() -> None:
+    slugs = {a.slug for a in load_articles()}
+    questions = heldout()
+    assert len(questions) >= 40
+    assert {q["slug"] for q in questions} <= slugs
+
+
+def test_heldout_top1(index: ArticleIndex) -> None:
+    questions = heldout()
+    misses = [
+        (q["text"], q["slug"], hit.passage.article.slug if hit else None)
+        for q in questions
+        if (hit := index.search(q["text"])) is None or hit.passage.article.slug != q["slug"]
+    ]
+    top1 = 1 - len(misses) / len(questions)
+    assert top1 >= MIN_TOP1, "\n".join(map(str, misses))
+
+
+@pytest.mark.parametrize("question", ["asdf qwerty zxcv", "who won the 1998 world cup final"])
+def test_unrelated_questions_find_nothing(index: ArticleIndex, question: str) -> None:
+    assert index.search(question) is None
+
+
+def test_answer_is_short_and_links_the_article(index: ArticleIndex) -> None:
+    hit = index.search("how do I wash my down jacket", min_score=MIN_SCORE)
+    assert hit is not None
+    answer = format_answer(hit)
+    body, link = answer.rsplit("\n\n", 1)
+    assert len(body) <= MAX_ANSWER_CHARS + 1
+    assert link.endswith(f"({hit.passage.article.url})")
