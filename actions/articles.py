@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge import Hit, get_index
+from actions.knowledge import MIN_SCORE, MIN_SCORE_ASKED, Hit, get_index
 
 logger = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 600
@@ -34,9 +34,11 @@ class ActionSearchArticles(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        question = (tracker.latest_message or {}).get("text") or ""
+        message = tracker.latest_message or {}
+        question = message.get("text") or ""
+        asked = (message.get("intent") or {}).get("name") == "search_help"
         try:
-            hit = get_index().search(question)
+            hit = get_index().search(question, MIN_SCORE_ASKED if asked else MIN_SCORE)
         except Exception:  # a broken article must not break the chat
             logger.exception("help-article search failed")
             hit = None
