@@ -36,6 +36,9 @@ class ActionSearchArticles(Action):
     ) -> list[EventType]:
         message = tracker.latest_message or {}
         question = message.get("text") or ""
+        if not question.strip():
+            dispatcher.utter_message(response="utter_default")
+            return []
         asked = (message.get("intent") or {}).get("name") == "search_help"
         try:
             hit = get_index().search(question, MIN_SCORE_ASKED if asked else MIN_SCORE)

@@ -29,7 +29,7 @@ def variant_config(work: Path) -> Path:
     """config.yml with the intent classifier swapped for DIETClassifier."""
     config = yaml.safe_load(Path("config.yml").read_text())
     config["pipeline"] = [
-        DIET if step["name"] == "LogisticRegressionClassifier" else step
+        DIET if step["name"].endswith("LogisticRegressionClassifier") else step
         for step in config["pipeline"]
     ]
     path = work / "config-diet.yml"
