@@ -56,7 +56,7 @@ shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the 
 	pid=$$!; trap "kill $$pid" EXIT; \
 	$(BIN)/rasa shell --model $$($(BIN)/python -m bot.model_cache) --endpoints endpoints.yml
 
-test: train validate ## Run every check: data validation, NLU quality, stories, actions, end to end
+test: lint train validate ## Run every check: data validation, NLU quality, stories, actions, end to end
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED) ## ruff (lint + format check) and mypy

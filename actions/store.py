@@ -15,6 +15,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, create_engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +25,7 @@ DEFAULT_URL = "sqlite:///var/store.db"
 RETURN_WINDOW_DAYS = 45
 ORDER_NUMBER_RE = re.compile(r"\b(?:ls)?\s*[-#]?\s*(\d{6})\b", re.IGNORECASE)
 
-Base = declarative_base()
+Base: Any = declarative_base()  # SQLAlchemy 1.4 has no typed declarative base
 
 
 class StoreUnavailable(Exception):

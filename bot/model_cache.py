@@ -18,7 +18,8 @@ TRAINING_INPUTS = [
     "data/nlu",
     "data/faq",
     "data/dialogue",
-    "bot",
+    "bot/classifiers.py",
+    "bot/spacy_pipeline.py",
 ]
 MODELS_DIR = Path("models")
 

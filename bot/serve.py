@@ -158,6 +158,10 @@ class Stack:
         self.processes.clear()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
@@ -177,7 +181,10 @@ def main(argv: list[str]) -> int:
         f"Press Ctrl-C to stop.",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and `kill` both stop the servers, even when started from a script that
+    # ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while all(p.poll() is None for p in stack.processes):
             time.sleep(1)
