@@ -1,0 +1,127 @@
+"""The escalation decision: given the customer's turns so far, should a person take over?
+
+One deterministic function, :func:`decide`, used by the Rasa policy that hands over
+(:mod:`bot.escalation_policy`), by the action that builds the escalation record, and by
+``make bench-escalation``. Its thresholds come from ``escalation.yml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS_FILE = Path("escalation.yml")
+
+EXPLICIT = "explicit_request"
+SENSITIVE = "sensitive_topic"
+STRONG_NEGATIVE = "strong_negative"
+NEGATIVE_TREND = "negative_trend"
+LOW_CONFIDENCE = "low_confidence"
+TRIGGERS = (EXPLICIT, SENSITIVE, STRONG_NEGATIVE, NEGATIVE_TREND, LOW_CONFIDENCE)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds of every trigger (see escalation.yml for their meaning)."""
+
+    human_intents: tuple[str, ...] = ("request_human",)
+    human_phrases: tuple[str, ...] = ()
+    sensitive_intents: tuple[str, ...] = ()
+    strong_negative: float = -0.6
+    trend_window: int = 3
+    trend_threshold: float = -0.35
+    max_misses: int = 2
+    acknowledge_below: float = -0.25
+    _phrases: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        compiled = tuple(re.compile(p, re.IGNORECASE) for p in self.human_phrases)
+        object.__setattr__(self, "_phrases", compiled)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Settings:
+        unknown = set(raw) - {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
+        if unknown:
+            raise ValueError(f"unknown escalation settings: {', '.join(sorted(unknown))}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: Path = SETTINGS_FILE) -> Settings:
+        return cls.from_dict(yaml.safe_load(path.read_text()) or {})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(self).items() if not k.startswith("_")}
+
+    def asks_for_human(self, text: str) -> bool:
+        return any(p.search(text) for p in self._phrases)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the assistant knew about one customer message."""
+
+    text: str
+    intent: str  # full intent name, e.g. "faq/close_account" or "nlu_fallback"
+    confidence: float
+    sentiment: float
+    missed: bool = False  # not understood: low confidence and no help article either
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why a person takes over: the trigger, the value that fired it, its threshold."""
+
+    trigger: str
+    value: float | str
+    threshold: float | str
+    turn: int  # 1-based index of the customer turn that fired
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def consecutive_misses(turns: Sequence[Turn]) -> int:
+    """How many of the latest turns in a row were not understood."""
+    count = 0
+    for turn in reversed(turns):
+        if not turn.missed:
+            break
+        count += 1
+    return count
+
+
+def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
+    """Check the latest turn against every trigger, in order; the first that fires wins."""
+    if not turns:
+        return None
+    latest, index = turns[-1], len(turns)
+    if latest.intent in settings.human_intents or settings.asks_for_human(latest.text):
+        return Decision(EXPLICIT, latest.intent, "request", index)
+    if latest.intent in settings.sensitive_intents:
+        return Decision(SENSITIVE, latest.intent, "always", index)
+    if latest.sentiment <= settings.strong_negative:
+        return Decision(STRONG_NEGATIVE, round(latest.sentiment, 4), settings.strong_negative, index)
+    window = turns[-settings.trend_window :]
+    if len(window) == settings.trend_window:
+        mean = sum(t.sentiment for t in window) / len(window)
+        if mean <= settings.trend_threshold:
+            return Decision(NEGATIVE_TREND, round(mean, 4), settings.trend_threshold, index)
+    misses = consecutive_misses(turns)
+    if misses >= settings.max_misses:
+        return Decision(LOW_CONFIDENCE, misses, settings.max_misses, index)
+    return None
+
+
+def should_acknowledge(turn: Turn, settings: Settings) -> bool:
+    """Mild frustration that doesn't escalate: say sorry before answering."""
+    return settings.strong_negative < turn.sentiment <= settings.acknowledge_below

@@ -1,0 +1,142 @@
+"""Frustration score of one customer message: VADER plus support-specific cues.
+
+VADER (``vaderSentiment``, lexicon shipped in the package) scores general sentiment
+from -1 to 1 but misses how frustration sounds in support chats. Each cue below
+subtracts its weight when it fires; the sum of cues is capped at ``MAX_CUE_PENALTY``
+and the result clipped to [-1, 1]. Lower is angrier.
+
+| cue | weight | fires on |
+|---|---|---|
+| repeat_contact | -0.30 | "third time I'm asking", "I already called twice", "keep telling you" |
+| leave_threat | -0.35 | "never shopping here again", "taking my business elsewhere", "chargeback" |
+| profanity | -0.30 | wtf, damn, crap, bs, swearing (also masked: f***) |
+| shouting | -0.20 | mostly capital letters (at least 8 letters, 70 % capitals) |
+| punctuation_run | -0.15 | "!!", "???", "?!?" |
+| still_not | -0.25 | "still not here", "still waiting", "still haven't" |
+| nobody | -0.25 | "nobody answers", "no one helps" |
+| useless | -0.25 | useless, ridiculous, unacceptable, waste of time, worst, incompetent |
+| sarcasm | -0.50 | "oh great, another delay": praise next to a complaint; VADER's positive part is dropped |
+
+``make bench-escalation`` measures this score against plain VADER on GoEmotions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_CUE_PENALTY = 0.8
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A pattern that signals frustration VADER misses, and its weight."""
+
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _cue(name: str, weight: float, *patterns: str) -> Cue:
+    return Cue(name, weight, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE))
+
+
+CUES: tuple[Cue, ...] = (
+    _cue(
+        "repeat_contact",
+        -0.30,
+        r"\b(second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth|hundredth|\w+teenth)\s+time\b",
+        r"\b(already|keep|kept)\s+(asked|asking|told|telling|called|calling|emailed|contacted"
+        r"|explained|explaining|writing)\b",
+        r"\b(asked|called|emailed|written|contacted|messaged)\b[^.?!]*\b(twice|three times"
+        r"|several times|many times|multiple times|\d+ times)\b",
+        r"\bhow many times\b",
+    ),
+    _cue(
+        "leave_threat",
+        -0.35,
+        r"\bnever\s+(again\s+)?(buy|buying|order|ordering|shop|shopping|purchase)\b",
+        r"\b(take|taking)\s+my\s+(business|money)\s+(elsewhere|somewhere else)\b",
+        r"\b(switch|switching|go|going)\s+to\s+(a\s+)?(competitor|another (store|shop|company))\b",
+        r"\b(i'?m|i am|we'?re)\s+done\s+with\s+(you|larkspur|this company)\b",
+        r"\bcharge ?back\b|\bdispute (the|this) charge\b|\bbetter business bureau\b",
+        r"\b(last|final)\s+time\s+i\s+(buy|order|shop)\b",
+    ),
+    _cue(
+        "profanity",
+        -0.30,
+        r"\b(wtf|ffs|omfg|damn|dammit|goddamn|crap|crappy|shit|shitty|bullshit|bs|pissed"
+        r"|screw (you|this)|sucks)\b",
+        r"\bf+u+c+k\w*|\bf[*#@]+k?\w*|\bs[*#@]+t\b",
+    ),
+    _cue("punctuation_run", -0.15, r"!{2,}|\?{3,}|(\?!|!\?)[!?]*"),
+    _cue(
+        "still_not",
+        -0.25,
+        r"\bstill\s+(not|no|nothing|hasn'?t|haven'?t|isn'?t|wasn'?t|don'?t|didn'?t|can'?t"
+        r"|won'?t|waiting|missing|broken)\b",
+    ),
+    _cue("nobody", -0.25, r"\b(nobody|no one|no-one|noone)\b"),
+    _cue(
+        "useless",
+        -0.25,
+        r"\b(useless|pointless|ridiculous|unacceptable|incompetent|hopeless|pathetic|worst"
+        r"|a joke|waste of (my )?time|terrible service|awful service)\b",
+    ),
+)
+SHOUTING = Cue("shouting", -0.20, re.compile(""))
+SARCASM = _cue(
+    "sarcasm",
+    -0.50,
+    r"\b(oh\s+)?(great|perfect|wonderful|lovely|fantastic|brilliant|awesome|thanks a lot)\b"
+    r"[^a-z]+(just\s+)?(what i needed\W+)?[^.!?]*\b(another|again|still|late|delay(ed)?|broken"
+    r"|wrong|lost|nothing|never)\b",
+    r"\b(love|loving) how\b",
+    r"\bthanks for nothing\b",
+)
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """The combined score, VADER's compound score and the cues that fired."""
+
+    score: float
+    vader: float
+    cues: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"score": round(self.score, 4), "vader": round(self.vader, 4), "cues": list(self.cues)}
+
+
+def is_shouting(text: str) -> bool:
+    """Mostly capital letters, ignoring order numbers and short messages."""
+    letters = [c for c in re.sub(r"\bLS-?\d+\b", "", text) if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
+
+
+@lru_cache(maxsize=1)
+def _vader():  # type: ignore[no-untyped-def]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def vader_compound(text: str) -> float:
+    """Plain VADER compound score in [-1, 1]."""
+    return float(_vader().polarity_scores(text)["compound"])
+
+
+def score(text: str) -> Sentiment:
+    """Score one message; lower is angrier."""
+    vader = vader_compound(text)
+    fired = [cue for cue in CUES if cue.pattern.search(text)]
+    if is_shouting(text):
+        fired.append(SHOUTING)
+    base = vader
+    if SARCASM.pattern.search(text):
+        fired.append(SARCASM)
+        base = min(vader, 0.0)
+    penalty = max(sum(cue.weight for cue in fired), -MAX_CUE_PENALTY)
+    combined = max(-1.0, min(1.0, base + penalty))
+    return Sentiment(combined, vader, tuple(cue.name for cue in fired))
