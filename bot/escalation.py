@@ -56,8 +56,11 @@ class Settings:
         return cls.from_dict(yaml.safe_load(path.read_text()) or {})
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v
-                for k, v in asdict(self).items() if not k.startswith("_")}
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(self).items()
+            if not k.startswith("_")
+        }
 
     def asks_for_human(self, text: str) -> bool:
         return any(p.search(text) for p in self._phrases)
@@ -110,7 +113,9 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
     if latest.intent in settings.sensitive_intents:
         return Decision(SENSITIVE, latest.intent, "always", index)
     if latest.sentiment <= settings.strong_negative:
-        return Decision(STRONG_NEGATIVE, round(latest.sentiment, 4), settings.strong_negative, index)
+        return Decision(
+            STRONG_NEGATIVE, round(latest.sentiment, 4), settings.strong_negative, index
+        )
     window = turns[-settings.trend_window :]
     if len(window) == settings.trend_window:
         mean = sum(t.sentiment for t in window) / len(window)
@@ -125,3 +130,34 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
 def should_acknowledge(turn: Turn, settings: Settings) -> bool:
     """Mild frustration that doesn't escalate: say sorry before answering."""
     return settings.strong_negative < turn.sentiment <= settings.acknowledge_below
+
+
+def _turn(event: dict[str, Any]) -> Turn:
+    parse = event.get("parse_data") or {}
+    intent = parse.get("intent") or {}
+    name = intent.get("full_retrieval_intent_name") or intent.get("name") or "nlu_fallback"
+    sentiment = (parse.get("sentiment") or {}).get("score", 0.0)
+    return Turn(
+        text=event.get("text") or "",
+        intent=str(name),
+        confidence=float(intent.get("confidence") or 0.0),
+        sentiment=float(sentiment),
+    )
+
+
+def turns_from_events(events: Sequence[dict[str, Any]]) -> list[Turn]:
+    """The customer's turns since the session started or a person handed back.
+
+    A turn is marked missed when the help-article search that followed it set the slot
+    ``article_found`` to false.
+    """
+    turns: list[Turn] = []
+    for event in events:
+        kind = event.get("event")
+        if kind in ("session_started", "resume"):
+            turns = []
+        elif kind == "user":
+            turns.append(_turn(event))
+        elif kind == "slot" and event.get("name") == "article_found" and turns:
+            turns[-1] = Turn(**{**turns[-1].as_dict(), "missed": event.get("value") is False})
+    return turns

@@ -15,7 +15,7 @@ and the result clipped to [-1, 1]. Lower is angrier.
 | still_not | -0.25 | "still not here", "still waiting", "still haven't" |
 | nobody | -0.25 | "nobody answers", "no one helps" |
 | useless | -0.25 | useless, ridiculous, unacceptable, waste of time, worst, incompetent |
-| sarcasm | -0.50 | "oh great, another delay": praise next to a complaint; VADER's positive part is dropped |
+| sarcasm | -0.50 | "oh great, another delay": praise beside a complaint; VADER's plus dropped |
 
 ``make bench-escalation`` measures this score against plain VADER on GoEmotions.
 """
@@ -106,7 +106,11 @@ class Sentiment:
     cues: tuple[str, ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {"score": round(self.score, 4), "vader": round(self.vader, 4), "cues": list(self.cues)}
+        return {
+            "score": round(self.score, 4),
+            "vader": round(self.vader, 4),
+            "cues": list(self.cues),
+        }
 
 
 def is_shouting(text: str) -> bool:

@@ -1,0 +1,105 @@
+"""The Rasa policy that hands a conversation to a person, or asks once to clarify.
+
+It runs beside the RulePolicy with a higher priority and stays silent unless
+:func:`bot.escalation.decide` fires, so every other turn follows the rules:
+
+- right after a customer message, any trigger but low confidence (explicit request,
+  sensitive topic, strong negative, negative trend) predicts ``action_handoff``;
+- right after a help-article search that found nothing (a miss), the first miss predicts
+  ``action_clarify`` and ``max_misses`` misses in a row predict ``action_handoff``.
+
+The decision rides along as the ``escalation`` slot, which ``action_handoff`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.escalation import Settings, consecutive_misses, decide, turns_from_events
+
+HANDOFF = "action_handoff"
+CLARIFY = "action_clarify"
+SEARCH = "action_search_articles"
+SETTINGS_JSON = "escalation.json"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class EscalationPolicy(Policy):
+    """Predicts the handoff (or one clarification) when an escalation trigger fires."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"priority": 7, "settings_file": "escalation.yml"}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        settings: Settings | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, **kwargs)
+        self.settings = settings or Settings.load(Path(config["settings_file"]))
+
+    def train(self, training_trackers: list[Any], domain: Domain, **kwargs: Any) -> Resource:
+        """Nothing to learn: store the settings read from escalation.yml with the model."""
+        with self._model_storage.write_to(self._resource) as path:
+            (Path(path) / SETTINGS_JSON).write_text(json.dumps(self.settings.as_dict()))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EscalationPolicy:
+        with model_storage.read_from(resource) as path:
+            raw = json.loads((Path(path) / SETTINGS_JSON).read_text())
+        return cls(config, model_storage, resource, execution_context, Settings.from_dict(raw))
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        action = self._next_action(tracker)
+        if action is None:
+            return self._prediction(self._default_predictions(domain))
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action[0])] = 1.0
+        return self._prediction(probabilities, optional_events=action[1])
+
+    def _next_action(self, tracker: DialogueStateTracker) -> tuple[str, list[Any]] | None:
+        latest = tracker.latest_action_name
+        after_user = latest == ACTION_LISTEN_NAME and isinstance(tracker.events[-1], UserUttered)
+        after_miss = latest == SEARCH and tracker.get_slot("article_found") is False
+        if not (after_user or after_miss):
+            return None
+        turns = turns_from_events([event.as_dict() for event in tracker.events])
+        decision = decide(turns, self.settings)
+        if decision is not None:
+            return HANDOFF, [SlotSet("escalation", decision.as_dict())]
+        if after_miss and consecutive_misses(turns) == 1:
+            return CLARIFY, []
+        return None
