@@ -11,9 +11,11 @@ SPACY_MODEL := models/spacy/en_larkspur/meta.json
 STORE_DB := var/store.db
 RASA_DATA := data/nlu data/faq data/dialogue
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Nothing leaves this machine: no usage telemetry, no error reports to Rasa's servers.
+export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed test test-fast lint format lock bench-nlu bench-kb clean
+.PHONY: help install run shell train validate seed test lint format lock bench-nlu bench-kb bench-escalation clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -81,3 +83,6 @@ bench-kb: $(INSTALLED) $(SPACY_MODEL) ## Help-article retrieval top-1 and thresh
 
 clean: ## Remove trained models, databases and logs (keeps .venv)
 	rm -rf models/*.tar.gz models/spacy var
+
+bench-escalation: train ## Escalation precision/recall per trigger, threshold sweep, score vs VADER (writes results/)
+	$(BIN)/python -m bench.escalation

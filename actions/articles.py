@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -26,7 +26,7 @@ def format_answer(hit: Hit) -> str:
 
 
 class ActionSearchArticles(Action):
-    """Answers from the help centre, or says honestly that it found nothing."""
+    """Answers from the help centre, or records a miss (slot ``article_found``)."""
 
     def name(self) -> str:
         return "action_search_articles"
@@ -46,7 +46,7 @@ class ActionSearchArticles(Action):
             logger.exception("help-article search failed")
             hit = None
         if hit is None:
-            dispatcher.utter_message(response="utter_no_article_found")
-        else:
-            dispatcher.utter_message(text=format_answer(hit))
-        return []
+            # A miss: the escalation policy follows with one clarification or the handoff.
+            return [SlotSet("article_found", False)]
+        dispatcher.utter_message(response="utter_article", answer=format_answer(hit))
+        return [SlotSet("article_found", True)]

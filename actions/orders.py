@@ -134,7 +134,9 @@ class ValidateReturnForm(OrderNumberValidation):
         decision = get_store().return_decision(order, dt.date.today())
         if decision.eligible:
             return {}
-        dispatcher.utter_message(text=describe_return_refusal(order, decision))
+        dispatcher.utter_message(
+            response="utter_plain", message=describe_return_refusal(order, decision)
+        )
         return {"return_reason": None, **STOP_FORM}
 
     def validate_return_reason(
@@ -167,7 +169,7 @@ class ActionOrderStatus(Action):
             dispatcher.utter_message(response="utter_store_unavailable")
             return []
         if order is not None:
-            dispatcher.utter_message(text=describe_status(order))
+            dispatcher.utter_message(response="utter_plain", message=describe_status(order))
         return []
 
 
@@ -191,12 +193,13 @@ class ActionStartReturn(Action):
             dispatcher.utter_message(response="utter_store_unavailable")
             return [SlotSet("return_reason", None)]
         dispatcher.utter_message(
-            text=(
+            response="utter_plain",
+            message=(
                 f"Your return for order {number} is started: your return number is {rma}. "
                 "We'll email you a prepaid UPS label within the hour. Pack the item, attach "
                 "the label and drop it at any UPS location. We'll issue your refund within "
                 "3 business days after it reaches our warehouse ($5.95 return shipping is "
                 "deducted unless you're a Trail Club member or exchanging)."
-            )
+            ),
         )
         return [SlotSet("return_reason", None)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,11 @@ class Settings:
     """Thresholds of every trigger (see escalation.yml for their meaning)."""
 
     human_intents: tuple[str, ...] = ("request_human",)
+    human_min_confidence: float = 0.7
     human_phrases: tuple[str, ...] = ()
     sensitive_intents: tuple[str, ...] = ()
+    sensitive_min_confidence: float = 0.8
+    miss_intents: tuple[str, ...] = ("out_of_scope",)
     strong_negative: float = -0.6
     trend_window: int = 3
     trend_threshold: float = -0.35
@@ -48,12 +52,18 @@ class Settings:
         unknown = set(raw) - {f for f in cls.__dataclass_fields__ if not f.startswith("_")}
         if unknown:
             raise ValueError(f"unknown escalation settings: {', '.join(sorted(unknown))}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         return cls(**values)
 
     @classmethod
     def load(cls, path: Path = SETTINGS_FILE) -> Settings:
         return cls.from_dict(yaml.safe_load(path.read_text()) or {})
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def shared() -> Settings:
+        """escalation.yml, read once per process (the action server's copy)."""
+        return Settings.load()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,9 +118,13 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
     if not turns:
         return None
     latest, index = turns[-1], len(turns)
-    if latest.intent in settings.human_intents or settings.asks_for_human(latest.text):
+    confident = latest.confidence >= settings.human_min_confidence
+    if (latest.intent in settings.human_intents and confident) or settings.asks_for_human(
+        latest.text
+    ):
         return Decision(EXPLICIT, latest.intent, "request", index)
-    if latest.intent in settings.sensitive_intents:
+    sure = latest.confidence >= settings.sensitive_min_confidence
+    if latest.intent in settings.sensitive_intents and sure:
         return Decision(SENSITIVE, latest.intent, "always", index)
     if latest.sentiment <= settings.strong_negative:
         return Decision(
@@ -118,7 +132,7 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
         )
     window = turns[-settings.trend_window :]
     if len(window) == settings.trend_window:
-        mean = sum(t.sentiment for t in window) / len(window)
+        mean = round(sum(t.sentiment for t in window) / len(window), 6)  # no float noise
         if mean <= settings.trend_threshold:
             return Decision(NEGATIVE_TREND, round(mean, 4), settings.trend_threshold, index)
     misses = consecutive_misses(turns)
@@ -145,10 +159,13 @@ def _turn(event: dict[str, Any]) -> Turn:
     )
 
 
-def turns_from_events(events: Sequence[dict[str, Any]]) -> list[Turn]:
+def turns_from_events(
+    events: Sequence[dict[str, Any]], settings: Settings | None = None
+) -> list[Turn]:
     """The customer's turns since the session started or a person handed back.
 
-    A turn is marked missed when the help-article search that followed it set the slot
+    A turn is missed when its intent is one the assistant can't help with (``miss_intents``,
+    out of scope) or when the help-article search that followed it set the slot
     ``article_found`` to false.
     """
     turns: list[Turn] = []
@@ -157,7 +174,9 @@ def turns_from_events(events: Sequence[dict[str, Any]]) -> list[Turn]:
         if kind in ("session_started", "resume"):
             turns = []
         elif kind == "user":
-            turns.append(_turn(event))
+            turn = _turn(event)
+            missed = turn.intent in (settings or Settings()).miss_intents
+            turns.append(Turn(**{**turn.as_dict(), "missed": missed}))
         elif kind == "slot" and event.get("name") == "article_found" and turns:
             turns[-1] = Turn(**{**turns[-1].as_dict(), "missed": event.get("value") is False})
     return turns

@@ -5,15 +5,15 @@ It runs beside the RulePolicy with a higher priority and stays silent unless
 
 - right after a customer message, any trigger but low confidence (explicit request,
   sensitive topic, strong negative, negative trend) predicts ``action_handoff``;
-- right after a help-article search that found nothing (a miss), the first miss predicts
-  ``action_clarify`` and ``max_misses`` misses in a row predict ``action_handoff``.
+- a miss (an off-topic message, or a help-article search that found nothing): the first
+  predicts ``action_clarify`` and ``max_misses`` misses in a row ``action_handoff``.
 
 The decision rides along as the ``escalation`` slot, which ``action_handoff`` reads.
+The thresholds are read from escalation.yml when the model is loaded.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.escalation import Settings, consecutive_misses, decide, turns_from_events
@@ -32,7 +32,16 @@ from bot.escalation import Settings, consecutive_misses, decide, turns_from_even
 HANDOFF = "action_handoff"
 CLARIFY = "action_clarify"
 SEARCH = "action_search_articles"
-SETTINGS_JSON = "escalation.json"
+
+
+def _awaits_reply(tracker: DialogueStateTracker) -> bool:
+    """True when the customer spoke after the bot's last action."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return True
+        if isinstance(event, ActionExecuted):
+            return False
+    return False
 
 
 @DefaultV1Recipe.register(
@@ -51,16 +60,13 @@ class EscalationPolicy(Policy):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-        settings: Settings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, **kwargs)
-        self.settings = settings or Settings.load(Path(config["settings_file"]))
+        self.settings = Settings.load(Path(config["settings_file"]))
 
     def train(self, training_trackers: list[Any], domain: Domain, **kwargs: Any) -> Resource:
-        """Nothing to learn: store the settings read from escalation.yml with the model."""
-        with self._model_storage.write_to(self._resource) as path:
-            (Path(path) / SETTINGS_JSON).write_text(json.dumps(self.settings.as_dict()))
+        """Nothing to learn: the thresholds are read from escalation.yml at start-up."""
         return self._resource
 
     @classmethod
@@ -72,9 +78,7 @@ class EscalationPolicy(Policy):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> EscalationPolicy:
-        with model_storage.read_from(resource) as path:
-            raw = json.loads((Path(path) / SETTINGS_JSON).read_text())
-        return cls(config, model_storage, resource, execution_context, Settings.from_dict(raw))
+        return cls(config, model_storage, resource, execution_context)
 
     def predict_action_probabilities(
         self,
@@ -92,14 +96,16 @@ class EscalationPolicy(Policy):
 
     def _next_action(self, tracker: DialogueStateTracker) -> tuple[str, list[Any]] | None:
         latest = tracker.latest_action_name
-        after_user = latest == ACTION_LISTEN_NAME and isinstance(tracker.events[-1], UserUttered)
+        if latest in (HANDOFF, CLARIFY):
+            return ACTION_LISTEN_NAME, []  # wait for the customer (or, paused, for a person)
+        after_user = latest == ACTION_LISTEN_NAME and _awaits_reply(tracker)
         after_miss = latest == SEARCH and tracker.get_slot("article_found") is False
         if not (after_user or after_miss):
             return None
-        turns = turns_from_events([event.as_dict() for event in tracker.events])
+        turns = turns_from_events([event.as_dict() for event in tracker.events], self.settings)
         decision = decide(turns, self.settings)
         if decision is not None:
             return HANDOFF, [SlotSet("escalation", decision.as_dict())]
-        if after_miss and consecutive_misses(turns) == 1:
-            return CLARIFY, []
+        if turns and turns[-1].missed and consecutive_misses(turns) == 1:
+            return CLARIFY, []  # the first miss: one clarification, never a loop
         return None

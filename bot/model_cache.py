@@ -19,6 +19,10 @@ TRAINING_INPUTS = [
     "data/faq",
     "data/dialogue",
     "bot/classifiers.py",
+    "bot/escalation.py",
+    "bot/escalation_policy.py",
+    "bot/frustration.py",
+    "bot/sentiment.py",
     "bot/spacy_pipeline.py",
 ]
 MODELS_DIR = Path("models")

@@ -66,9 +66,15 @@ class Stack:
         return f"http://127.0.0.1:{self.actions_port}"
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONUNBUFFERED="1",
+            RASA_TELEMETRY_ENABLED="false",
+        )
         env["STORE_DATABASE_URL"] = self.store_url or f"sqlite:///{self.var_dir / 'store.db'}"
         env.setdefault("SPACY_MODEL_PATH", str(ROOT / "models/spacy/en_larkspur"))
+        env.setdefault("OUTBOX_DATABASE_URL", f"sqlite:///{self.var_dir / 'outbox.db'}")
         return env
 
     def _endpoints(self) -> Path:
@@ -77,6 +83,7 @@ class Stack:
         path.write_text(
             f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+            f"nlg:\n  type: bot.nlg.EmpatheticNLG\n  settings_file: {ROOT / 'escalation.yml'}\n"
         )
         return path
 

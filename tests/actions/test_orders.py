@@ -19,7 +19,10 @@ from actions.store import ReturnRow, normalize_order_number
 
 def sent(dispatcher: CollectingDispatcher) -> list[str]:
     """Every text the action sent; named responses as ``response:<name>``."""
-    return [m.get("text") or f"response:{m.get('response')}" for m in dispatcher.messages]
+    return [
+        m.get("text") or m.get("message") or f"response:{m.get('response')}"
+        for m in dispatcher.messages
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from actions.store import get_store, seed
-from bot.serve import Stack, free_port
+from bot.serve import Stack
+from tests.e2e.chat import Customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var = tmp_path_factory.mktemp("var")
-    store_url = f"sqlite:///{var / 'store.db'}"
-    seed(get_store(store_url))
-    get_store(store_url).engine.dispose()
-    running = Stack(trained_model, free_port(), free_port(), var_dir=var, store_url=store_url)
-    running.start()
-    yield running
-    running.stop()
-
-
-class Customer:
-    """One chat session on the REST channel."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
-        self.sender = f"test-{uuid.uuid4().hex[:8]}"
-
-    def say(self, message: str) -> list[str]:
-        """Send a message; return the texts of the replies (Rasa splits at blank lines)."""
-        body = json.dumps({"sender": self.sender, "message": message}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            assert response.status == 200
-            return [m.get("text", "") for m in json.loads(response.read())]
 
 
 def test_faq_is_answered(stack: Stack) -> None:

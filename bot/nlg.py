@@ -1,0 +1,67 @@
+"""Reply generator that acknowledges a customer's frustration before answering.
+
+Configured in endpoints.yml (``nlg: type: bot.nlg.EmpatheticNLG``). It fills responses
+like Rasa's own generator and, when the latest customer message is mildly frustrated
+(``acknowledge_below`` in escalation.yml; angrier messages escalate instead), opens the
+first reply of that turn with an apology, as a good support agent would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.escalation import SETTINGS_FILE, Settings
+
+ACKNOWLEDGEMENT = "I'm sorry this has been frustrating."
+NO_PREFIX = ("utter_sorry_frustrating", "utter_handoff_connecting", "utter_handoff_queued")
+
+
+def first_reply_of_turn(tracker: DialogueStateTracker) -> bool:
+    """True until the bot has said something since the latest customer message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return False
+        if isinstance(event, UserUttered):
+            return True
+    return False
+
+
+def frustration(tracker: DialogueStateTracker) -> float:
+    """Sentiment score of the latest customer message (0 when unknown)."""
+    sentiment = (tracker.latest_message.parse_data or {}).get("sentiment") or {}
+    return float(sentiment.get("score", 0.0))
+
+
+class EmpatheticNLG(TemplatedNaturalLanguageGenerator):
+    """Rasa's templated generator plus an apology for mildly frustrated customers."""
+
+    def __init__(self, endpoint_config: EndpointConfig, domain: Domain) -> None:
+        super().__init__(domain.responses)
+        path = (endpoint_config.kwargs or {}).get("settings_file", SETTINGS_FILE)
+        self.settings = Settings.load(Path(path))
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if response and response.get("text") and self._acknowledge(utter_action, tracker):
+            text = response["text"]
+            if not text.lower().startswith(("i'm sorry", "sorry")):
+                response = {**response, "text": f"{ACKNOWLEDGEMENT} {text}"}
+        return response
+
+    def _acknowledge(self, utter_action: str, tracker: DialogueStateTracker) -> bool:
+        score = frustration(tracker)
+        mild = self.settings.strong_negative < score <= self.settings.acknowledge_below
+        return mild and utter_action not in NO_PREFIX and first_reply_of_turn(tracker)

@@ -1,0 +1,33 @@
+"""A customer talking to the running assistant over Rasa's REST channel."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+from bot.serve import Stack
+
+
+class Customer:
+    """One chat session on the REST channel."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.rasa_url = stack.rasa_url
+        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        self.sender = f"test-{uuid.uuid4().hex[:8]}"
+
+    def say(self, message: str) -> list[str]:
+        """Send a message; return the texts of the replies (Rasa splits at blank lines)."""
+        body = json.dumps({"sender": self.sender, "message": message}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            return [m.get("text", "") for m in json.loads(response.read())]
+
+    def tracker(self) -> dict[str, Any]:
+        """The conversation as Rasa stored it."""
+        url = f"{self.rasa_url}/conversations/{self.sender}/tracker"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())

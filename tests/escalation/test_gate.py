@@ -1,0 +1,52 @@
+"""The escalation gate: labelled conversations replayed through the trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.escalation import TRIGGERS, Settings
+from bot.escalation_eval import Outcome, load_conversations, parse_turns, replay, scores
+
+MIN_OVERALL_F1 = 0.90
+
+
+@pytest.fixture(scope="module")
+def outcomes(trained_model: Path) -> list[Outcome]:
+    conversations, settings = load_conversations(), Settings.load()
+    return replay(conversations, parse_turns(trained_model, conversations, settings), settings)
+
+
+def describe(outcomes: list[Outcome]) -> str:
+    return "\n".join(
+        f"  {o.conversation.id}: expected {o.conversation.expected_trigger}"
+        f"@{o.conversation.expected_turn}, got {o.trigger}@{o.turn}"
+        for o in outcomes
+        if not o.correct
+    )
+
+
+def test_conversation_set_is_big_and_labelled_with_known_triggers() -> None:
+    conversations = load_conversations()
+    assert len(conversations) >= 80
+    assert {c.expected_trigger for c in conversations} - {None} <= set(TRIGGERS)
+    assert all(c.expected_turn is None or c.expected_turn == len(c.texts) for c in conversations)
+    assert any(c.must_pass for c in conversations)
+
+
+@pytest.mark.slow
+def test_must_pass_conversations(outcomes: list[Outcome]) -> None:
+    failed = [o for o in outcomes if o.conversation.must_pass and not o.correct]
+    assert not failed, describe(failed)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="issue 3 in progress: overall F1 0.71 on results/escalation.md; trend and sarcasm "
+    "detection are the gap",
+    strict=True,
+)
+def test_overall_f1(outcomes: list[Outcome]) -> None:
+    overall = scores(outcomes)["overall"]
+    assert overall.f1 >= MIN_OVERALL_F1, f"F1 {overall.f1:.3f}\n{describe(outcomes)}"
