@@ -15,6 +15,7 @@ and the result clipped to [-1, 1]. Lower is angrier.
 | still_not | -0.25 | "still not here", "still waiting", "still haven't" |
 | nobody | -0.25 | "nobody answers", "no one helps" |
 | useless | -0.25 | useless, ridiculous, unacceptable, waste of time, worst, incompetent |
+| weary | -0.30 | "fed up", "sick of", "tired of", "tiresome", "not impressed", "sigh", "meh" |
 | sarcasm | -0.50 | "oh great, another delay": praise beside a complaint; VADER's plus dropped |
 
 ``make bench-escalation`` measures this score against plain VADER on GoEmotions.
@@ -84,6 +85,12 @@ CUES: tuple[Cue, ...] = (
         -0.25,
         r"\b(useless|pointless|ridiculous|unacceptable|incompetent|hopeless|pathetic|worst"
         r"|a joke|waste of (my )?time|terrible service|awful service)\b",
+    ),
+    _cue(
+        "weary",
+        -0.30,
+        r"\b(fed up|sick of|tired of|tiresome|tiring|exhausting|not impressed|not happy|not great"
+        r"|not ok(ay)?|bummed|sigh|meh|ugh|come on|seriously\?)",
     ),
 )
 SHOUTING = Cue("shouting", -0.20, re.compile(""))

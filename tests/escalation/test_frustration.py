@@ -22,6 +22,7 @@ from bot.frustration import MAX_CUE_PENALTY, is_shouting, score, vader_compound
         ("nobody answers the phone", "nobody"),
         ("this bot is useless", "useless"),
         ("oh great, another delay", "sarcasm"),
+        ("honestly getting fed up with all this waiting", "weary"),
     ],
 )
 def test_each_cue_fires_and_lowers_the_score(text: str, cue: str) -> None:

@@ -43,7 +43,7 @@ def test_must_pass_conversations(outcomes: list[Outcome]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="issue 3 in progress: overall F1 0.71 on results/escalation.md; trend and sarcasm "
+    reason="issue 3 in progress: overall F1 0.667 in results/escalation.md; trend and sarcasm "
     "detection are the gap",
     strict=True,
 )
