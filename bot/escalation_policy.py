@@ -24,7 +24,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.escalation import Settings, consecutive_misses, decide, turns_from_events
@@ -34,12 +34,12 @@ CLARIFY = "action_clarify"
 SEARCH = "action_search_articles"
 
 
-def _awaits_reply(tracker: DialogueStateTracker) -> bool:
-    """True when the customer spoke after the bot's last action."""
+def customer_spoke_last(tracker: DialogueStateTracker, than: type[Event]) -> bool:
+    """True when the latest customer message is newer than the latest ``than`` event."""
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             return True
-        if isinstance(event, ActionExecuted):
+        if isinstance(event, than):
             return False
     return False
 
@@ -98,7 +98,7 @@ class EscalationPolicy(Policy):
         latest = tracker.latest_action_name
         if latest in (HANDOFF, CLARIFY):
             return ACTION_LISTEN_NAME, []  # wait for the customer (or, paused, for a person)
-        after_user = latest == ACTION_LISTEN_NAME and _awaits_reply(tracker)
+        after_user = latest == ACTION_LISTEN_NAME and customer_spoke_last(tracker, ActionExecuted)
         after_miss = latest == SEARCH and tracker.get_slot("article_found") is False
         if not (after_user or after_miss):
             return None

@@ -13,24 +13,15 @@ from typing import Any
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.escalation import SETTINGS_FILE, Settings
+from bot.escalation_policy import customer_spoke_last
 
 ACKNOWLEDGEMENT = "I'm sorry this has been frustrating."
 NO_PREFIX = ("utter_sorry_frustrating", "utter_handoff_connecting", "utter_handoff_queued")
-
-
-def first_reply_of_turn(tracker: DialogueStateTracker) -> bool:
-    """True until the bot has said something since the latest customer message."""
-    for event in reversed(tracker.events):
-        if isinstance(event, BotUttered):
-            return False
-        if isinstance(event, UserUttered):
-            return True
-    return False
 
 
 def frustration(tracker: DialogueStateTracker) -> float:
@@ -64,4 +55,4 @@ class EmpatheticNLG(TemplatedNaturalLanguageGenerator):
     def _acknowledge(self, utter_action: str, tracker: DialogueStateTracker) -> bool:
         score = frustration(tracker)
         mild = self.settings.strong_negative < score <= self.settings.acknowledge_below
-        return mild and utter_action not in NO_PREFIX and first_reply_of_turn(tracker)
+        return mild and utter_action not in NO_PREFIX and customer_spoke_last(tracker, BotUttered)
