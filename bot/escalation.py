@@ -141,9 +141,9 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
     return None
 
 
-def should_acknowledge(turn: Turn, settings: Settings) -> bool:
+def should_acknowledge(sentiment: float, settings: Settings) -> bool:
     """Mild frustration that doesn't escalate: say sorry before answering."""
-    return settings.strong_negative < turn.sentiment <= settings.acknowledge_below
+    return settings.strong_negative < sentiment <= settings.acknowledge_below
 
 
 def _turn(event: dict[str, Any]) -> Turn:

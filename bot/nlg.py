@@ -17,7 +17,7 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.escalation import SETTINGS_FILE, Settings
+from bot.escalation import SETTINGS_FILE, Settings, should_acknowledge
 from bot.escalation_policy import customer_spoke_last
 
 ACKNOWLEDGEMENT = "I'm sorry this has been frustrating."
@@ -53,6 +53,5 @@ class EmpatheticNLG(TemplatedNaturalLanguageGenerator):
         return response
 
     def _acknowledge(self, utter_action: str, tracker: DialogueStateTracker) -> bool:
-        score = frustration(tracker)
-        mild = self.settings.strong_negative < score <= self.settings.acknowledge_below
+        mild = should_acknowledge(frustration(tracker), self.settings)
         return mild and utter_action not in NO_PREFIX and customer_spoke_last(tracker, BotUttered)

@@ -110,10 +110,10 @@ def test_decision_is_deterministic(settings: Settings) -> None:
 
 
 def test_acknowledgement_band(settings: Settings) -> None:
-    assert not should_acknowledge(turn(settings.acknowledge_below + EPS), settings)  # calm
-    assert should_acknowledge(turn(settings.acknowledge_below), settings)
-    assert should_acknowledge(turn(settings.strong_negative + EPS), settings)
-    assert not should_acknowledge(turn(settings.strong_negative), settings)  # escalates instead
+    assert not should_acknowledge(settings.acknowledge_below + EPS, settings)  # calm
+    assert should_acknowledge(settings.acknowledge_below, settings)
+    assert should_acknowledge(settings.strong_negative + EPS, settings)
+    assert not should_acknowledge(settings.strong_negative, settings)  # escalates instead
 
 
 def test_turns_from_tracker_events_mark_misses_and_reset_on_resume() -> None:
