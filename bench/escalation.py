@@ -11,11 +11,12 @@ decision threshold is the one with the best F1 on the dev split, applied to the 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 from bench.report import table, write
 from bot.escalation import TRIGGERS, Settings
-from bot.escalation_eval import load_conversations, parse_turns, replay, scores, with_thresholds
+from bot.escalation_eval import load_conversations, parse_turns, replay, scores
 from bot.frustration import score, vader_compound
 from bot.model_cache import model_path
 
@@ -73,7 +74,7 @@ def main() -> int:
     sweep = []
     for strong in STRONG:
         for trend in TREND:
-            swept = with_thresholds(settings, strong_negative=strong, trend_threshold=trend)
+            swept = replace(settings, strong_negative=strong, trend_threshold=trend)
             f1 = scores(replay(conversations, turns, swept))["overall"].f1
             sweep.append([strong, trend, f1])
     best = max(sweep, key=lambda row: row[2])

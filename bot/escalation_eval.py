@@ -10,7 +10,7 @@ which :func:`bot.escalation.decide` fires is the prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +144,3 @@ def scores(outcomes: Sequence[Outcome]) -> dict[str, Scores]:
         actual = sum(_matches(o.conversation.expected_trigger, name) for o in outcomes)
         result[name] = _prf(tp, predicted, actual)
     return result
-
-
-def with_thresholds(settings: Settings, **changes: Any) -> Settings:
-    """A copy of the settings with some thresholds changed (for the sweep)."""
-    return replace(settings, **changes)
