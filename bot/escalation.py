@@ -33,6 +33,7 @@ class Settings:
     human_intents: tuple[str, ...] = ("request_human",)
     human_min_confidence: float = 0.7
     human_phrases: tuple[str, ...] = ()
+    typo_words: tuple[str, ...] = ()
     sensitive_intents: tuple[str, ...] = ()
     sensitive_min_confidence: float = 0.8
     miss_intents: tuple[str, ...] = ("out_of_scope",)
@@ -73,7 +74,31 @@ class Settings:
         }
 
     def asks_for_human(self, text: str) -> bool:
+        text = correct_typos(text, self.typo_words)
         return any(p.search(text) for p in self._phrases)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter inserted, deleted, replaced, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+        return len(diff) == 1 or (swapped and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def correct_typos(text: str, words: Sequence[str]) -> str:
+    """Replace each word of four or more letters one typo away from one of ``words``."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        return next((w for w in words if _one_edit_apart(lower, w)), word)
+
+    return re.sub(r"[A-Za-z]{4,}", fix, text) if words else text
 
 
 @dataclass(frozen=True)

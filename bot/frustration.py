@@ -1,9 +1,17 @@
-"""Frustration score of one customer message: VADER plus support-specific cues.
+"""Frustration score of one customer message: VADER, support-specific cues, and a model
+trained on support messages labelled by how frustrated they sound.
 
-VADER (``vaderSentiment``, lexicon shipped in the package) scores general sentiment
-from -1 to 1 but misses how frustration sounds in support chats. Each cue below
-subtracts its weight when it fires; the sum of cues is capped at ``MAX_CUE_PENALTY``
-and the result clipped to [-1, 1]. Lower is angrier.
+Two layers. :func:`score` (the *rule score*): VADER (``vaderSentiment``, lexicon shipped
+in the package) scores general sentiment from -1 to 1 but misses how frustration sounds
+in support chats, so each cue below subtracts its weight when it fires; the sum of cues
+is capped at ``MAX_CUE_PENALTY`` and the result clipped to [-1, 1]. Lower is angrier.
+
+:class:`FrustrationModel` (the score the assistant acts on) is a logistic regression over
+word and character n-grams plus the rule score, VADER and each cue as features, trained
+on ``data/frustration/*.yml`` (messages written for this project, five levels) and on
+the calm NLU training examples as ``neutral``. Its score is the expected value of the
+level, with the values in ``LEVELS``: it hears sarcasm ("so helpful, thanks a LOT") and
+mild annoyance ("kind of annoying") that the rules score too high or too low.
 
 | cue | weight | fires on |
 |---|---|---|
@@ -24,9 +32,13 @@ and the result clipped to [-1, 1]. Lower is angrier.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 MAX_CUE_PENALTY = 0.8
 
@@ -152,3 +164,91 @@ def score(text: str) -> Sentiment:
     penalty = max(sum(cue.weight for cue in fired), -MAX_CUE_PENALTY)
     combined = max(-1.0, min(1.0, base + penalty))
     return Sentiment(combined, vader, tuple(cue.name for cue in fired))
+
+
+# The value of each level in the score the assistant acts on (escalation.yml thresholds
+# are read against it: -0.25 and below is acknowledged, -0.8 and below escalates).
+LEVELS: dict[str, float] = {
+    "positive": 0.5,
+    "neutral": 0.0,
+    "mild": -0.35,
+    "frustrated": -0.7,
+    "angry": -1.0,
+}
+TRAINING_FILES = Path("data/frustration")
+
+
+def load_examples(folder: Path = TRAINING_FILES) -> list[tuple[str, str]]:
+    """(message, level) pairs from every ``*.yml`` file in ``folder``."""
+    examples: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("*.yml")):
+        raw = yaml.safe_load(path.read_text()) or {}
+        for level, messages in (raw.get("messages") or {}).items():
+            if level not in LEVELS:
+                known = ", ".join(LEVELS)
+                raise ValueError(f"{path}: unknown level {level!r} (levels: {known})")
+            examples.extend((str(message), level) for message in messages or [])
+    return examples
+
+
+def rule_features(texts: Iterable[str]) -> Any:
+    """VADER, the rule score, shouting and each cue, as a sparse feature matrix."""
+    from scipy.sparse import csr_matrix
+
+    rows = []
+    for text in texts:
+        result = score(text)
+        cues = [float(cue.name in result.cues) for cue in (*CUES, SHOUTING, SARCASM)]
+        rows.append([result.vader, result.score, *cues])
+    return csr_matrix(rows)
+
+
+def expected_score(probabilities: dict[str, float]) -> float:
+    """The level values weighted by their probabilities."""
+    return sum(p * LEVELS[level] for level, p in probabilities.items())
+
+
+class FrustrationModel:
+    """Logistic regression over n-grams and the rule features; scores like :func:`score`."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self._pipeline = pipeline
+        self.levels: tuple[str, ...] = tuple(pipeline.classes_)
+
+    @classmethod
+    def train(
+        cls, texts: Sequence[str], levels: Sequence[str], weights: Sequence[float] | None = None
+    ) -> FrustrationModel:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.preprocessing import FunctionTransformer
+
+        features = make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+            FunctionTransformer(rule_features),
+        )
+        pipeline = make_pipeline(features, LogisticRegression(C=5.0, max_iter=3000))
+        pipeline.fit(list(texts), list(levels), logisticregression__sample_weight=weights)
+        return cls(pipeline)
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Each message's probability of every level."""
+        rows = self._pipeline.predict_proba(list(texts))
+        return [dict(zip(self.levels, map(float, row), strict=True)) for row in rows]
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """Expected level value of each message, in [-1, 0.5]; lower is angrier."""
+        return [expected_score(levels) for levels in self.probabilities(texts)]
+
+    def save(self, path: Path) -> None:
+        import joblib
+
+        joblib.dump(self._pipeline, path)
+
+    @classmethod
+    def load(cls, path: Path) -> FrustrationModel:
+        import joblib
+
+        return cls(joblib.load(path))

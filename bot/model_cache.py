@@ -18,6 +18,7 @@ TRAINING_INPUTS = [
     "data/nlu",
     "data/faq",
     "data/dialogue",
+    "data/frustration",
     "bot/classifiers.py",
     "bot/escalation.py",
     "bot/escalation_policy.py",

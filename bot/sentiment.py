@@ -3,28 +3,60 @@
 The score (see :mod:`bot.frustration`) is stored on the message as ``sentiment`` and so
 lands in the tracker's ``user`` event, next to the intent confidence, for the escalation
 policy, the transcript and the agents.
+
+Training fits :class:`bot.frustration.FrustrationModel` on ``data/frustration/*.yml`` and
+on the NLU examples of ``neutral_intents`` (calm questions, labelled ``neutral``). Rasa
+reuses a trained component while its inputs are unchanged; the frustration files are not
+Rasa training data, so their content is added to the component's fingerprint.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.frustration import score
+from bot.frustration import FrustrationModel, expected_score, load_examples, score
 
 SENTIMENT = "sentiment"
+MODEL_FILE = "frustration.joblib"
+logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
 class SentimentAnalyzer(GraphComponent):
-    """Adds ``{"score", "vader", "cues"}`` under ``sentiment`` to every parsed message."""
+    """Adds ``{"score", "level", "rules", "vader", "cues"}`` under ``sentiment``."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "training_files": "data/frustration",
+            # Intents whose NLU examples are calm: they teach the model what neutral is.
+            # "faq" covers every FAQ retrieval intent.
+            "neutral_intents": [],
+            "neutral_weight": 1.0,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: FrustrationModel | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model
 
     @classmethod
     def create(
@@ -34,12 +66,70 @@ class SentimentAnalyzer(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SentimentAnalyzer:
-        return cls()
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        digest = hashlib.sha256()
+        for path in sorted(Path(config["training_files"]).glob("*.yml")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = load_examples(Path(self._config["training_files"]))
+        if not examples:
+            raise ValueError(f"no frustration examples in {self._config['training_files']}")
+        neutral = self._neutral_examples(training_data)
+        texts = [text for text, _ in examples] + neutral
+        levels = [level for _, level in examples] + ["neutral"] * len(neutral)
+        weights = [1.0] * len(examples) + [self._config["neutral_weight"]] * len(neutral)
+        logger.info(
+            "Training the frustration model on %d labelled messages and %d calm NLU examples",
+            len(examples),
+            len(neutral),
+        )
+        self._model = FrustrationModel.train(texts, levels, weights)
+        with self._storage.write_to(self._resource) as directory:
+            self._model.save(directory / MODEL_FILE)
+        return self._resource
+
+    def _neutral_examples(self, training_data: TrainingData) -> list[str]:
+        wanted = set(self._config["neutral_intents"])
+        return [
+            example.get(TEXT)
+            for example in training_data.intent_examples
+            if example.get(INTENT) in wanted or example.get(INTENT_RESPONSE_KEY) in wanted
+        ]
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SentimentAnalyzer:
+        with model_storage.read_from(resource) as directory:
+            model = FrustrationModel.load(directory / MODEL_FILE)
+        return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            message.set(SENTIMENT, score(text).as_dict(), add_to_output=True)
+        texts = [message.get(TEXT) or "" for message in messages]
+        if self._model is None:
+            raise RuntimeError("the frustration model is not trained")
+        for message, text, levels in zip(
+            messages, texts, self._model.probabilities(texts), strict=True
+        ):
+            rules = score(text)
+            sentiment = {
+                "score": round(expected_score(levels), 4),
+                "level": max(levels, key=levels.__getitem__),
+                "rules": round(rules.score, 4),
+                "vader": round(rules.vader, 4),
+                "cues": list(rules.cues),
+            }
+            message.set(SENTIMENT, sentiment, add_to_output=True)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
