@@ -49,7 +49,7 @@ def reason_text(decision: Decision) -> str:
         "sensitive_topic": f"the topic ({topic(str(decision.value))}) always goes to a person",
         "strong_negative": f"a strongly negative message (sentiment {decision.value}, "
         f"threshold {decision.threshold})",
-        "negative_trend": f"the customer's mood kept dropping (mean sentiment of recent "
+        "negative_trend": f"the customer stayed negative (mean sentiment of recent "
         f"messages {decision.value}, threshold {decision.threshold})",
         "low_confidence": f"the assistant did not understand {decision.value} messages in a row",
     }

@@ -11,19 +11,24 @@ decision threshold is the one with the best F1 on the dev split, applied to the 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+
+import yaml
 
 from bench.report import table, write
 from bot.escalation import TRIGGERS, Settings
 from bot.escalation_eval import load_conversations, parse_turns, replay, scores
-from bot.frustration import score, vader_compound
+from bot.frustration import FrustrationModel, score, vader_compound
 from bot.model_cache import model_path
+from bot.sentiment import training_set
 
 GOEMOTIONS = Path("../shared/datasets/goemotions")
 FRUSTRATED = {"anger", "annoyance", "disappointment"}
 STRONG = [-0.4, -0.5, -0.55, -0.6, -0.65, -0.7, -0.8]
 TREND = [-0.2, -0.25, -0.3, -0.35, -0.4, -0.45, -0.5]
+EACH = [-0.1, -0.15, -0.2, -0.25, -0.3, -0.35]
 
 
 def goemotions(split: str) -> tuple[list[str], list[int]]:
@@ -36,16 +41,31 @@ def goemotions(split: str) -> tuple[list[str], list[int]]:
     return texts, gold
 
 
+def frustration_model() -> FrustrationModel:
+    """Trained from the same files and config.yml settings as the Rasa component."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    pipeline = yaml.safe_load(Path("config.yml").read_text())["pipeline"]
+    config = next(c for c in pipeline if c["name"] == "bot.sentiment.SentimentAnalyzer")
+    return FrustrationModel.train(*training_set(config, load_data("data/nlu")))
+
+
 def frustration_benchmark() -> str:
     from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
 
     dev_texts, dev_gold = goemotions("dev")
     test_texts, test_gold = goemotions("test")
-    scorers = {"VADER compound": vader_compound, "VADER + support cues": lambda t: score(t).score}
+    print("Training the frustration model as `make train` does …", flush=True)
+    model = frustration_model()
+    scorers: dict[str, Callable[[list[str]], list[float]]] = {
+        "VADER compound": lambda texts: [vader_compound(t) for t in texts],
+        "VADER + support cues (rules)": lambda texts: [score(t).score for t in texts],
+        "trained model (shipped score)": model.scores,
+    }
     rows = []
     for name, fn in scorers.items():
-        dev = [-fn(t) for t in dev_texts]  # higher = more frustrated
-        test = [-fn(t) for t in test_texts]
+        dev = [-s for s in fn(dev_texts)]  # higher = more frustrated
+        test = [-s for s in fn(test_texts)]
         p, r, thresholds = precision_recall_curve(dev_gold, dev)
         f1s = [2 * a * b / (a + b) if a + b else 0 for a, b in zip(p[:-1], r[:-1], strict=True)]
         best = thresholds[max(range(len(f1s)), key=f1s.__getitem__)]
@@ -78,6 +98,13 @@ def main() -> int:
             f1 = scores(replay(conversations, turns, swept))["overall"].f1
             sweep.append([strong, trend, f1])
     best = max(sweep, key=lambda row: row[2])
+    each_sweep = [
+        [
+            each,
+            scores(replay(conversations, turns, replace(settings, trend_each=each)))["overall"].f1,
+        ]
+        for each in EACH
+    ]
     escalating = sum(c.expected_trigger is not None for c in conversations)
     print("Scoring GoEmotions …", flush=True)
     write(
@@ -101,6 +128,11 @@ def main() -> int:
                 f"{settings.trend_threshold}. Best in the sweep: {best[0]} / {best[1]} "
                 f"(F1 {best[2]:.3f}).\n\n"
                 + table(["strong_negative", "trend_threshold", "overall F1"], sweep)
+            ),
+            "Persistent-negativity sweep (overall F1)": (
+                f"Every one of the last {settings.trend_window} turns at or below `trend_each` "
+                f"(other thresholds as shipped; shipped trend_each {settings.trend_each}).\n\n"
+                + table(["trend_each", "overall F1"], each_sweep)
             ),
             "Frustration score vs plain VADER": frustration_benchmark(),
         },

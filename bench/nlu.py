@@ -83,7 +83,7 @@ def main() -> int:
             threshold = next(
                 s["threshold"]
                 for s in yaml.safe_load(config.read_text())["pipeline"]
-                if s["name"] == "FallbackClassifier"
+                if s["name"].endswith("FallbackClassifier")
             )
             rows.append(
                 [

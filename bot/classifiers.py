@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -39,3 +41,34 @@ class SafeLogisticRegressionClassifier(LogisticRegressionClassifier):
                 message.set(INTENT, empty, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class FaqFallbackClassifier(FallbackClassifier):
+    """Rasa's FallbackClassifier, which also falls back on an unsure FAQ answer.
+
+    The intent classifier is confident that almost any question is a FAQ, because the
+    FAQs together are by far the largest intent; which answer fits is the response
+    selector's call. When the selector's confidence in its answer is below
+    ``faq_threshold``, the message becomes ``nlu_fallback`` like any other unsure one,
+    and the assistant searches the help articles instead of giving a wrong answer.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **FallbackClassifier.get_default_config(),
+            "retrieval_intent": "faq",
+            "faq_threshold": 0.0,
+        }
+
+    def _should_fallback(self, message: Message) -> bool:
+        return super()._should_fallback(message) or self._unsure_faq_answer(message)
+
+    def _unsure_faq_answer(self, message: Message) -> bool:
+        retrieval_intent = self.component_config["retrieval_intent"]
+        if (message.get(INTENT) or {}).get("name") != retrieval_intent:
+            return False
+        selectors = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
+        answer = selectors.get(retrieval_intent, {}).get("response", {})
+        return float(answer.get("confidence") or 0.0) < self.component_config["faq_threshold"]

@@ -40,6 +40,7 @@ class Settings:
     strong_negative: float = -0.6
     trend_window: int = 3
     trend_threshold: float = -0.35
+    trend_each: float = -0.2
     max_misses: int = 2
     acknowledge_below: float = -0.25
     _phrases: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
@@ -155,14 +156,28 @@ def decide(turns: Sequence[Turn], settings: Settings) -> Decision | None:
         return Decision(
             STRONG_NEGATIVE, round(latest.sentiment, 4), settings.strong_negative, index
         )
-    window = turns[-settings.trend_window :]
-    if len(window) == settings.trend_window:
-        mean = round(sum(t.sentiment for t in window) / len(window), 6)  # no float noise
-        if mean <= settings.trend_threshold:
-            return Decision(NEGATIVE_TREND, round(mean, 4), settings.trend_threshold, index)
+    if trend := _negative_trend(turns, settings):
+        return Decision(NEGATIVE_TREND, *trend, index)
     misses = consecutive_misses(turns)
     if misses >= settings.max_misses:
         return Decision(LOW_CONFIDENCE, misses, settings.max_misses, index)
+    return None
+
+
+def _negative_trend(turns: Sequence[Turn], settings: Settings) -> tuple[float, float | str] | None:
+    """The window's mean sentiment and the threshold it crossed, if it crossed one.
+
+    Negative on average (mean at or below ``trend_threshold``), or persistently so: every
+    turn in the window at or below ``trend_each`` (threshold reported as ``each <= x``).
+    """
+    window = [t.sentiment for t in turns[-settings.trend_window :]]
+    if len(window) < settings.trend_window:
+        return None
+    mean = round(sum(window) / len(window), 6)  # no float noise at the threshold
+    if mean <= settings.trend_threshold:
+        return round(mean, 4), settings.trend_threshold
+    if max(window) <= settings.trend_each:
+        return round(mean, 4), f"each <= {settings.trend_each}"
     return None
 
 

@@ -70,36 +70,18 @@ class SentimentAnalyzer(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        folder = Path({**cls.get_default_config(), **config}["training_files"])
         digest = hashlib.sha256()
-        for path in sorted(Path(config["training_files"]).glob("*.yml")):
+        for path in sorted(folder.glob("*.yml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = load_examples(Path(self._config["training_files"]))
-        if not examples:
-            raise ValueError(f"no frustration examples in {self._config['training_files']}")
-        neutral = self._neutral_examples(training_data)
-        texts = [text for text, _ in examples] + neutral
-        levels = [level for _, level in examples] + ["neutral"] * len(neutral)
-        weights = [1.0] * len(examples) + [self._config["neutral_weight"]] * len(neutral)
-        logger.info(
-            "Training the frustration model on %d labelled messages and %d calm NLU examples",
-            len(examples),
-            len(neutral),
-        )
+        texts, levels, weights = training_set(self._config, training_data)
         self._model = FrustrationModel.train(texts, levels, weights)
         with self._storage.write_to(self._resource) as directory:
             self._model.save(directory / MODEL_FILE)
         return self._resource
-
-    def _neutral_examples(self, training_data: TrainingData) -> list[str]:
-        wanted = set(self._config["neutral_intents"])
-        return [
-            example.get(TEXT)
-            for example in training_data.intent_examples
-            if example.get(INTENT) in wanted or example.get(INTENT_RESPONSE_KEY) in wanted
-        ]
 
     @classmethod
     def load(
@@ -134,3 +116,28 @@ class SentimentAnalyzer(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data  # training examples need no score
+
+
+def training_set(
+    config: dict[str, Any], training_data: TrainingData
+) -> tuple[list[str], list[str], list[float]]:
+    """Texts, levels and sample weights: the labelled files plus the calm NLU examples."""
+    config = {**SentimentAnalyzer.get_default_config(), **config}
+    examples = load_examples(Path(config["training_files"]))
+    if not examples:
+        raise ValueError(f"no frustration examples in {config['training_files']}")
+    wanted = set(config["neutral_intents"])
+    neutral = [
+        example.get(TEXT)
+        for example in training_data.intent_examples
+        if example.get(INTENT) in wanted or example.get(INTENT_RESPONSE_KEY) in wanted
+    ]
+    logger.info(
+        "Training the frustration model on %d labelled messages and %d calm NLU examples",
+        len(examples),
+        len(neutral),
+    )
+    texts = [text for text, _ in examples] + neutral
+    levels = [level for _, level in examples] + ["neutral"] * len(neutral)
+    weights = [1.0] * len(examples) + [float(config["neutral_weight"])] * len(neutral)
+    return texts, levels, weights

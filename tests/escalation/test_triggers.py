@@ -12,6 +12,7 @@ from bot.escalation import (
     STRONG_NEGATIVE,
     Settings,
     Turn,
+    correct_typos,
     decide,
     should_acknowledge,
     turns_from_events,
@@ -48,12 +49,31 @@ def test_strong_negative(settings: Settings, offset: float, fires: bool) -> None
 )
 def test_negative_trend(settings: Settings, offset: float, fires: bool) -> None:
     mean = settings.trend_threshold + offset
-    turns = [turn(mean) for _ in range(settings.trend_window)]
-    decision = decide(turns, settings)
+    # One turn near neutral, so only the mean can fire; none strongly negative on its own.
+    spread = [mean - 0.3, mean + 0.3] + [mean] * (settings.trend_window - 2)
+    assert max(spread) > settings.trend_each and min(spread) > settings.strong_negative
+    decision = decide([turn(s) for s in spread], settings)
     if fires:
         assert decision is not None and decision.trigger == NEGATIVE_TREND
         assert decision.value == pytest.approx(mean, abs=1e-4)
         assert decision.turn == settings.trend_window
+    else:
+        assert decision is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "fires"), [(-EPS, True), (0.0, True), (EPS, False)], ids=["above", "at", "below"]
+)
+def test_persistently_negative_turns(settings: Settings, offset: float, fires: bool) -> None:
+    # Each turn mildly negative, the mean above trend_threshold: only "each" can fire.
+    each = settings.trend_each + offset
+    assert each > settings.trend_threshold
+    turns = [turn(0.0), turn(each - 0.05), turn(each)] + [turn(each)] * (settings.trend_window - 2)
+    decision = decide(turns, settings)
+    if fires:
+        assert decision is not None and decision.trigger == NEGATIVE_TREND
+        assert decision.threshold == f"each <= {settings.trend_each}"
+        assert decision.turn == len(turns)
     else:
         assert decision is None
 
@@ -85,6 +105,34 @@ def test_an_understood_turn_resets_the_misses(settings: Settings) -> None:
 )
 def test_explicit_request_by_phrase_even_if_nlu_missed(settings: Settings, text: str) -> None:
     assert trigger([turn(text=text, intent="faq")], settings) == EXPLICIT
+
+
+@pytest.mark.parametrize(
+    "text", ["can i tlak to a humna pls", "agnet please", "connect me to a represntative"]
+)
+def test_explicit_request_survives_one_typo_per_word(settings: Settings, text: str) -> None:
+    assert trigger([turn(text=text, intent="affirm")], settings) == EXPLICIT
+
+
+@pytest.mark.parametrize(
+    ("word", "typo", "same"),
+    [
+        ("agent", "agnet", True),  # neighbours swapped
+        ("human", "huma", True),  # letter dropped
+        ("person", "perrson", True),  # letter added
+        ("talk", "tolk", True),  # letter replaced
+        ("talk", "tale", True),
+        ("agent", "agency", False),  # two edits
+        ("human", "humid", False),
+        ("person", "personal", False),
+    ],
+)
+def test_one_typo_apart(word: str, typo: str, same: bool) -> None:
+    assert (correct_typos(typo, [word]) == word) is same
+
+
+def test_short_words_are_not_corrected() -> None:
+    assert correct_typos("can a rap talk", ["rep"]) == "can a rap talk"
 
 
 def test_explicit_request_by_intent(settings: Settings) -> None:
