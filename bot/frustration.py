@@ -166,8 +166,8 @@ def score(text: str) -> Sentiment:
     return Sentiment(combined, vader, tuple(cue.name for cue in fired))
 
 
-# The value of each level in the score the assistant acts on (escalation.yml thresholds
-# are read against it: -0.25 and below is acknowledged, -0.8 and below escalates).
+# The value of each level in the score the assistant acts on; the thresholds in
+# escalation.yml (acknowledge_below, strong_negative, trend_*) are read against it.
 LEVELS: dict[str, float] = {
     "positive": 0.5,
     "neutral": 0.0,

@@ -50,7 +50,8 @@ def test_strong_negative(settings: Settings, offset: float, fires: bool) -> None
 def test_negative_trend(settings: Settings, offset: float, fires: bool) -> None:
     mean = settings.trend_threshold + offset
     # One turn near neutral, so only the mean can fire; none strongly negative on its own.
-    spread = [mean - 0.3, mean + 0.3] + [mean] * (settings.trend_window - 2)
+    gap = settings.trend_each - mean + 0.05
+    spread = [mean - gap, mean + gap] + [mean] * (settings.trend_window - 2)
     assert max(spread) > settings.trend_each and min(spread) > settings.strong_negative
     decision = decide([turn(s) for s in spread], settings)
     if fires:
