@@ -20,7 +20,7 @@ import yaml
 from bench.report import table, write
 from bot.escalation import TRIGGERS, Settings
 from bot.escalation_eval import load_conversations, parse_turns, replay, scores
-from bot.frustration import FrustrationModel, score, vader_compound
+from bot.frustration import LEVELS, FrustrationModel, load_examples, score, vader_compound
 from bot.model_cache import model_path
 from bot.sentiment import training_set
 
@@ -29,6 +29,7 @@ FRUSTRATED = {"anger", "annoyance", "disappointment"}
 STRONG = [-0.4, -0.5, -0.55, -0.6, -0.65, -0.7, -0.8]
 TREND = [-0.2, -0.25, -0.3, -0.35, -0.4, -0.45, -0.5]
 EACH = [-0.1, -0.15, -0.2, -0.25, -0.3, -0.35]
+REGULARIZATION = [1.0, 5.0, 20.0, 50.0, 100.0]
 
 
 def goemotions(split: str) -> tuple[list[str], list[int]]:
@@ -48,6 +49,35 @@ def frustration_model() -> FrustrationModel:
     pipeline = yaml.safe_load(Path("config.yml").read_text())["pipeline"]
     config = next(c for c in pipeline if c["name"] == "bot.sentiment.SentimentAnalyzer")
     return FrustrationModel.train(*training_set(config, load_data("data/nlu")))
+
+
+def cross_validation() -> str:
+    """5-fold cross-validation of the frustration model on the labelled files."""
+    from sklearn.model_selection import StratifiedKFold
+
+    examples = load_examples()
+    texts = [text for text, _ in examples]
+    levels = [level for _, level in examples]
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(texts, levels))
+    rows = []
+    for regularization in REGULARIZATION:
+        hits, errors = 0, 0.0
+        for train, test in folds:
+            model = FrustrationModel.train(
+                [texts[i] for i in train], [levels[i] for i in train], None, regularization
+            )
+            held_out = [texts[i] for i in test]
+            for i, levels_p, score_p in zip(
+                test, model.probabilities(held_out), model.scores(held_out), strict=True
+            ):
+                hits += max(levels_p, key=levels_p.__getitem__) == levels[i]
+                errors += abs(score_p - LEVELS[levels[i]])
+        rows.append([regularization, hits / len(texts), errors / len(texts)])
+    return (
+        f"{len(texts)} labelled messages in data/frustration, 5 folds (the calm NLU examples "
+        "are left out here).\n\n"
+        + table(["C (inverse regularization)", "level accuracy", "score mean abs. error"], rows)
+    )
 
 
 def frustration_benchmark() -> str:
@@ -106,7 +136,7 @@ def main() -> int:
         for each in EACH
     ]
     escalating = sum(c.expected_trigger is not None for c in conversations)
-    print("Scoring GoEmotions …", flush=True)
+    print("Cross-validating the frustration model and scoring GoEmotions …", flush=True)
     write(
         "escalation",
         "make bench-escalation",
@@ -134,6 +164,7 @@ def main() -> int:
                 f"(other thresholds as shipped; shipped trend_each {settings.trend_each}).\n\n"
                 + table(["trend_each", "overall F1"], each_sweep)
             ),
+            "Frustration model, cross-validated": cross_validation(),
             "Frustration score vs plain VADER": frustration_benchmark(),
         },
     )
