@@ -18,7 +18,8 @@ import yaml
 
 from bot.escalation import TRIGGERS, Settings, Turn, decide
 
-CONVERSATIONS = Path("tests/escalation/conversations.yml")
+CONVERSATIONS = Path("tests/escalation/conversations.yml")  # thresholds were tuned on these
+HOLDOUT = Path("tests/escalation/holdout.yml")  # never used to tune anything
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from bot.escalation import TRIGGERS, Settings
-from bot.escalation_eval import Outcome, load_conversations, parse_turns, replay, scores
+from bot.escalation_eval import (
+    CONVERSATIONS,
+    HOLDOUT,
+    Outcome,
+    load_conversations,
+    parse_turns,
+    replay,
+    scores,
+)
 
 MIN_OVERALL_F1 = 0.90
 
@@ -27,9 +35,11 @@ def describe(outcomes: list[Outcome]) -> str:
     )
 
 
-def test_conversation_set_is_big_and_labelled_with_known_triggers() -> None:
-    conversations = load_conversations()
-    assert len(conversations) >= 80
+@pytest.mark.parametrize(("path", "size"), [(CONVERSATIONS, 80), (HOLDOUT, 50)])
+def test_conversation_sets_are_big_and_labelled_with_known_triggers(path: Path, size: int) -> None:
+    conversations = load_conversations(path)
+    assert len(conversations) >= size
+    assert len({c.id for c in conversations}) == len(conversations)
     assert {c.expected_trigger for c in conversations} - {None} <= set(TRIGGERS)
     assert all(c.expected_turn is None or c.expected_turn == len(c.texts) for c in conversations)
     assert any(c.must_pass for c in conversations)
