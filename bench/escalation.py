@@ -37,6 +37,7 @@ FRUSTRATED = {"anger", "annoyance", "disappointment"}
 STRONG = [-0.4, -0.5, -0.55, -0.6, -0.65, -0.7, -0.8]
 TREND = [-0.2, -0.25, -0.3, -0.35, -0.4, -0.45, -0.5]
 EACH = [-0.1, -0.15, -0.2, -0.25, -0.3, -0.35]
+SENSITIVE = [0.6, 0.65, 0.7, 0.75, 0.8, 0.85]
 REGULARIZATION = [1.0, 5.0, 20.0, 50.0, 100.0]
 
 
@@ -142,8 +143,8 @@ def outcome_report(outcomes: list[Outcome]) -> tuple[str, str]:
 
 def sweeps(
     conversations: list[Conversation], turns: list[list[Turn]], settings: Settings
-) -> tuple[str, str]:
-    """Overall F1 over strong_negative x trend_threshold, and over trend_each."""
+) -> tuple[str, str, str]:
+    """Overall F1 over strong_negative x trend_threshold, trend_each, sensitive confidence."""
 
     def f1(swept: Settings) -> float:
         return scores(replay(conversations, turns, swept))["overall"].f1
@@ -155,6 +156,9 @@ def sweeps(
     ]
     best = max(grid, key=lambda row: row[2])
     each = [[value, f1(replace(settings, trend_each=value))] for value in EACH]
+    sensitive = [
+        [value, f1(replace(settings, sensitive_min_confidence=value))] for value in SENSITIVE
+    ]
     return (
         f"Shipped: strong_negative {settings.strong_negative}, trend_threshold "
         f"{settings.trend_threshold}. Best in the sweep: {best[0]} / {best[1]} "
@@ -163,6 +167,8 @@ def sweeps(
         f"Every one of the last {settings.trend_window} turns at or below `trend_each` "
         f"(other thresholds as shipped; shipped trend_each {settings.trend_each}).\n\n"
         + table(["trend_each", "overall F1"], each),
+        f"Intent confidence a sensitive topic needs (shipped {settings.sensitive_min_confidence})"
+        ".\n\n" + table(["sensitive_min_confidence", "overall F1"], sensitive),
     )
 
 
@@ -176,7 +182,7 @@ def main() -> int:
     summary, misjudged = outcome_report(outcomes)
     held_out = replay(holdout, parse_turns(model_path(), holdout, settings), settings)
     held_summary, held_misjudged = outcome_report(held_out)
-    grid, each = sweeps(conversations, turns, settings)
+    grid, each, sensitive = sweeps(conversations, turns, settings)
     print("Cross-validating the frustration model and scoring GoEmotions …", flush=True)
     write(
         "escalation",
@@ -186,6 +192,7 @@ def main() -> int:
             "Misjudged conversations": misjudged,
             "Threshold sweep (overall F1)": grid,
             "Persistent-negativity sweep (overall F1)": each,
+            "Sensitive-topic confidence sweep (overall F1)": sensitive,
             "Held-out conversations": (
                 f"`{HOLDOUT}`, written apart from the tuning set above and never used to pick "
                 "a threshold or a training message: the unbiased figure.\n\n" + held_summary
