@@ -194,8 +194,9 @@ def main() -> int:
             "Persistent-negativity sweep (overall F1)": each,
             "Sensitive-topic confidence sweep (overall F1)": sensitive,
             "Held-out conversations": (
-                f"`{HOLDOUT}`, written apart from the tuning set above and never used to pick "
-                "a threshold or a training message: the unbiased figure.\n\n" + held_summary
+                f"`{HOLDOUT}`, written apart from the tuning set above by a writer who saw "
+                "neither the model nor its data, and never used to pick a threshold.\n\n"
+                + held_summary
             ),
             "Misjudged held-out conversations": held_misjudged,
             "Frustration model, cross-validated": cross_validation(),
