@@ -80,15 +80,19 @@ class Settings:
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
-    """One letter inserted, deleted, replaced, or two neighbours swapped."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return a == b
+    """One letter inserted, deleted, replaced, or two neighbours swapped (or no change)."""
+    if a == b:
+        return True
     if len(a) == len(b):
         diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-        return len(diff) == 1 or (swapped and a[diff[1]] == b[diff[0]])
+        if len(diff) != 2:
+            return len(diff) == 1
+        i, j = diff
+        return j == i + 1 and (a[i], a[j]) == (b[j], b[i])
     short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    return len(long) - len(short) == 1 and any(
+        long[:i] + long[i + 1 :] == short for i in range(len(long))
+    )
 
 
 def correct_typos(text: str, words: Sequence[str]) -> str:
