@@ -225,8 +225,9 @@ class FrustrationModel:
     ) -> FrustrationModel:
         """Fit on labelled messages; ``regularization`` is the inverse strength ``C``.
 
-        The default won a 5-fold cross-validation on the labelled files (``make
-        bench-escalation`` prints it).
+        The default comes from a 5-fold cross-validation on the labelled files (``make
+        bench-escalation`` prints it): level accuracy is flat from C=5 up, while the
+        score's mean error keeps falling slowly.
         """
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
