@@ -71,10 +71,11 @@ def summarize(turns: list[Turn], events: list[dict[str, Any]], decision: Decisio
         tried.append("asked for the order number")
     if "action_clarify" in actions:
         tried.append("asked the customer to rephrase once")
+    mood = f" Their last message sounded {turns[-1].level}." if turns and turns[-1].level else ""
     return (
         f"The customer wanted help with {', '.join(wanted[:4]) or 'something not yet clear'}. "
         f"The assistant {'; '.join(tried) or 'had not answered yet'}. "
-        f"Handed over because {reason_text(decision)}."
+        f"Handed over because {reason_text(decision)}.{mood}"
     )
 
 

@@ -115,6 +115,7 @@ class Turn:
     confidence: float
     sentiment: float
     missed: bool = False  # not understood: low confidence and no help article either
+    level: str = ""  # the frustration model's most likely level, e.g. "angry", for agents
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,12 +195,13 @@ def _turn(event: dict[str, Any]) -> Turn:
     parse = event.get("parse_data") or {}
     intent = parse.get("intent") or {}
     name = intent.get("full_retrieval_intent_name") or intent.get("name") or "nlu_fallback"
-    sentiment = (parse.get("sentiment") or {}).get("score", 0.0)
+    sentiment = parse.get("sentiment") or {}
     return Turn(
         text=event.get("text") or "",
         intent=str(name),
         confidence=float(intent.get("confidence") or 0.0),
-        sentiment=float(sentiment),
+        sentiment=float(sentiment.get("score", 0.0)),
+        level=str(sentiment.get("level", "")),
     )
 
 

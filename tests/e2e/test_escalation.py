@@ -42,7 +42,9 @@ def test_angry_customer_escalates_on_the_right_turn(stack: Stack) -> None:
     assert record["reason"]["value"] <= record["reason"]["threshold"]
     assert [t["turn"] for t in record["score_trail"]] == [1, 2, 3]
     assert record["score_trail"][2]["sentiment"] <= -0.6
+    assert record["score_trail"][2]["level"] in ("frustrated", "angry")
     assert "strongly negative" in record["summary"]
+    assert f"sounded {record['score_trail'][2]['level']}" in record["summary"]
     speakers = {line["speaker"] for line in record["transcript"]}
     assert speakers == {"customer", "bot"}
 
