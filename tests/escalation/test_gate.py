@@ -52,11 +52,6 @@ def test_must_pass_conversations(outcomes: list[Outcome]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 3 in progress: overall F1 0.885 (held-out 0.618) in results/escalation.md; "
-    "sarcasm that needs context and NLU confusions are the gap",
-    strict=True,
-)
 def test_overall_f1(outcomes: list[Outcome]) -> None:
     overall = scores(outcomes)["overall"]
     assert overall.f1 >= MIN_OVERALL_F1, f"F1 {overall.f1:.3f}\n{describe(outcomes)}"
