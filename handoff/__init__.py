@@ -1,0 +1,1 @@
+"""The handoff service: where escalated conversations wait for a person (issue 4)."""

@@ -1,0 +1,52 @@
+"""One JSON error envelope for every failure: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """A failure the client should hear about, with its HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def envelope(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map every failure to the envelope; an unexpected one leaks nothing but a 500."""
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return envelope(error.status, error.code, error.message)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return envelope(error.status, CODES.get(error.status, "http_error"), error.reason)
+    except Exception:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return envelope(500, "internal", "Something went wrong on our side.")
