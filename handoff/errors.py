@@ -32,6 +32,33 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+class NotFound(ApiError):
+    def __init__(self, what: str) -> None:
+        super().__init__(404, "not_found", f"No such {what}.")
+
+
+class Conflict(ApiError):
+    """The request clashes with the current state: already claimed, at capacity …"""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(409, code, message)
+
+
+class Forbidden(ApiError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(403, code, message)
+
+
+class Unauthorized(ApiError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(401, code, message)
+
+
+class BadRequest(ApiError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(400, code, message)
+
+
 def envelope(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 

@@ -6,31 +6,64 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from handoff.hours import BusinessHours
+
 PREFIX = "HANDOFF_"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the service listens, which database it uses, how much it accepts."""
+    """Where the service listens, what it keeps, whom it lets in, how it orders the queue."""
 
     database_url: str = "sqlite+aiosqlite:///var/handoff.db"
+    # PostgreSQL only: keep the tables in this schema (it must exist).
+    database_schema: str = ""
     host: str = "127.0.0.1"
     port: int = 5080
     max_body_bytes: int = 64 * 1024
+    # Shared with the action server (and the outbox), which posts escalations.
+    service_token: str = ""
+    # Rasa's HTTP API, for handing a conversation back to the bot.
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    agent_token_ttl_s: int = 8 * 3600
+    # "always", or e.g. "mon-fri 09:00-18:00, sat 10:00-14:00" in business_timezone.
+    business_hours: str = "always"
+    business_timezone: str = "UTC"
+    # Estimated wait uses recent handle times; this one until there are any.
+    default_handle_s: int = 480
+    # Each priority level counts as having waited this much longer.
+    priority_boost_s: int = 300
+    # Sites whose pages may open the sockets and call the customer's routes (CORS, for a
+    # store embedding the widget), comma-separated ("*" for any); the service's own origin
+    # always may.
+    allowed_origins: str = ""
+    ws_heartbeat_s: int = 20
+    ws_idle_s: int = 1800
+    customer_messages_per_minute: int = 30
+    logins_per_minute: int = 10
+    sessions_per_minute: int = 20
+
+    def __post_init__(self) -> None:
+        self.hours  # noqa: B018 - a bad schedule fails at start-up, not at the first handoff
+
+    @property
+    def hours(self) -> BusinessHours:
+        return BusinessHours.parse(self.business_hours, self.business_timezone)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """``HANDOFF_DATABASE_URL``, ``HANDOFF_PORT`` …; unset ones keep their default."""
         values: dict[str, object] = {}
         for field in fields(cls):
-            raw = environ.get(PREFIX + field.name.upper())
+            name = PREFIX + field.name.upper()
+            raw = environ.get(name)
             if raw is None:
                 continue
             if field.type == "int":
                 try:
                     values[field.name] = int(raw)
                 except ValueError:
-                    name = PREFIX + field.name.upper()
                     raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
             else:
                 values[field.name] = raw

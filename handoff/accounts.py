@@ -1,0 +1,161 @@
+"""Agents and their tokens, canned responses and CSAT answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from handoff.auth import digest, hash_password, new_token, password_matches
+from handoff.errors import Conflict, NotFound, Unauthorized
+from handoff.models import agent_tokens, agents, canned_responses, csat
+from handoff.redact import redact
+from handoff.store import Store, iso
+
+# Verifying against this when the name is unknown makes both failures take as long.
+_DECOY_HASH = hash_password("not a password anyone has")
+
+
+class Accounts:
+    """The agents' side of the data: who they are, whether they are signed in and free."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add_agent(self, name: str, password: str, capacity: int = 3) -> int:
+        try:
+            async with self.store.write() as connection:
+                result = await connection.execute(
+                    agents.insert().values(
+                        name=name,
+                        password_hash=hash_password(password),
+                        capacity=capacity,
+                        available=False,
+                        created_at=self.store.clock(),
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("name_taken", f"There is already an agent called {name!r}.") from None
+        return int(result.inserted_primary_key[0])
+
+    async def count_agents(self) -> int:
+        async with self.store.read() as connection:
+            return len((await connection.execute(select(agents.c.id))).all())
+
+    async def login(self, name: str, password: str) -> tuple[str, dt.datetime, Row]:
+        """A fresh token for a correct name and password: ``(token, expires_at, agent)``."""
+        async with self.store.read() as connection:
+            query = select(agents).where(agents.c.name == name)
+            agent = (await connection.execute(query)).first()
+        if not password_matches(agent.password_hash if agent else _DECOY_HASH, password):
+            raise Unauthorized("bad_credentials", "Wrong name or password.")
+        assert agent is not None
+        token = new_token()
+        expires = self.store.clock() + dt.timedelta(seconds=self.store.settings.agent_token_ttl_s)
+        async with self.store.write() as connection:
+            await connection.execute(
+                agent_tokens.delete().where(agent_tokens.c.expires_at <= self.store.clock())
+            )
+            await connection.execute(
+                agent_tokens.insert().values(
+                    token_hash=digest(token), agent_id=agent.id, expires_at=expires
+                )
+            )
+        return token, expires, agent
+
+    async def agent_for_token(self, token: str) -> Row:
+        """The agent a token belongs to; 401 if unknown or expired."""
+        async with self.store.read() as connection:
+            query = (
+                select(agents, agent_tokens.c.expires_at)
+                .join(agent_tokens, agent_tokens.c.agent_id == agents.c.id)
+                .where(agent_tokens.c.token_hash == digest(token))
+            )
+            row = (await connection.execute(query)).first()
+        if row is None:
+            raise Unauthorized("invalid_token", "This token is not valid; log in again.")
+        if row.expires_at <= self.store.clock():
+            raise Unauthorized("token_expired", "Your session has expired; log in again.")
+        return row
+
+    async def logout(self, token: str) -> None:
+        async with self.store.write() as connection:
+            await connection.execute(
+                delete(agent_tokens).where(agent_tokens.c.token_hash == digest(token))
+            )
+
+    async def set_available(self, agent_id: int, available: bool) -> None:
+        async with self.store.write() as connection:
+            await connection.execute(
+                agents.update().where(agents.c.id == agent_id).values(available=available)
+            )
+            await self.store._audit(
+                connection,
+                None,
+                f"agent:{agent_id}",
+                "available" if available else "away",
+                None,
+                None,
+            )
+
+    async def agent(self, agent_id: int) -> dict[str, Any]:
+        async with self.store.read() as connection:
+            row = (await connection.execute(select(agents).where(agents.c.id == agent_id))).first()
+        if row is None:
+            raise NotFound("agent")
+        return agent_dict(row)
+
+    async def agent_list(self) -> list[dict[str, Any]]:
+        async with self.store.read() as connection:
+            rows = (await connection.execute(select(agents).order_by(agents.c.name))).all()
+        return [agent_dict(r) for r in rows]
+
+    # --- canned responses ----------------------------------------------------------
+
+    async def canned(self) -> list[dict[str, Any]]:
+        async with self.store.read() as connection:
+            query = select(canned_responses).order_by(canned_responses.c.shortcut)
+            rows = (await connection.execute(query)).all()
+        return [{"id": r.id, "shortcut": r.shortcut, "text": r.text} for r in rows]
+
+    async def add_canned(self, shortcut: str, text: str) -> int:
+        try:
+            async with self.store.write() as connection:
+                result = await connection.execute(
+                    canned_responses.insert().values(shortcut=shortcut, text=text)
+                )
+        except IntegrityError:
+            raise Conflict("shortcut_taken", f"The shortcut {shortcut!r} is taken.") from None
+        return int(result.inserted_primary_key[0])
+
+    # --- CSAT ----------------------------------------------------------------------
+
+    async def rate(self, conversation_id: str, rating: int, comment: str | None) -> None:
+        """One rating per conversation, tied to its latest handoff if it had one."""
+        latest = await self.store.latest_handoff(conversation_id)
+        try:
+            async with self.store.write() as connection:
+                await connection.execute(
+                    csat.insert().values(
+                        conversation_id=conversation_id,
+                        handoff_id=latest.id if latest else None,
+                        rating=rating,
+                        comment=redact(comment) if comment else None,
+                        created_at=self.store.clock(),
+                    )
+                )
+        except IntegrityError:
+            raise Conflict("already_rated", "This conversation has been rated already.") from None
+
+
+def agent_dict(row: Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "capacity": row.capacity,
+        "available": row.available,
+        "created_at": iso(row.created_at),
+    }
