@@ -1,41 +1,77 @@
-"""The app factory: wires settings, the database engine, middleware and routes."""
+"""The app factory: wires settings, the database, the Rasa client, middleware and routes."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from handoff.errors import ApiError, error_middleware
+from handoff.accounts import Accounts
+from handoff.auth import RateLimiter
+from handoff.db import make_engine, migrate
+from handoff.errors import Handler, error_middleware
+from handoff.gateway import agent_socket, customer_socket
+from handoff.hub import Hub, Relay
+from handoff.live import announce_messages
+from handoff.pages import add_pages, cors, security_headers
+from handoff.routes import add_routes
 from handoff.settings import Settings
-
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
+from handoff.state import ACCOUNTS, ENGINE, HTTP, HUB, LIMITS, RELAY, RESPONSES, SETTINGS, STORE
+from handoff.store import Store
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[count_responses, security_headers, cors, error_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(database)
-    app.router.add_get("/healthz", healthz)
+    app[RESPONSES] = Counter()
+    app[LIMITS] = {
+        "sessions": RateLimiter(settings.sessions_per_minute),
+        "logins": RateLimiter(settings.logins_per_minute),
+        "customer_messages": RateLimiter(settings.customer_messages_per_minute),
+    }
+    app[HUB], app[RELAY] = Hub(), Relay()
+    app.cleanup_ctx.extend([database, http_client, relay])
+    add_routes(app)
+    app.router.add_get("/ws/customer", customer_socket)
+    app.router.add_get("/ws/agent", agent_socket)
+    add_pages(app)
     return app
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
-    """The engine lives as long as the app."""
-    engine = create_async_engine(app[SETTINGS].database_url, future=True)
+    """The engine lives as long as the app; the schema is brought up to date first."""
+    engine = make_engine(app[SETTINGS].database_url, app[SETTINGS].database_schema)
+    await migrate(engine)
     app[ENGINE] = engine
+    app[STORE] = Store(engine, app[SETTINGS])
+    app[STORE].on_message = announce_messages(app[HUB])
+    app[ACCOUNTS] = Accounts(app[STORE])
     yield
     await engine.dispose()
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Up, and the database answers."""
-    try:
-        async with request.app[ENGINE].connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as error:
-        raise ApiError(503, "database_unavailable", "The database does not answer.") from error
-    return web.json_response({"status": "ok"})
+async def http_client(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+async def relay(app: web.Application) -> AsyncIterator[None]:
+    """On the way out, let the bot finish the replies it is writing (briefly)."""
+    yield
+    if app[RELAY].tasks:
+        await asyncio.wait(app[RELAY].tasks, timeout=5)
+
+
+@web.middleware
+async def count_responses(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Responses by status class ("2xx", "4xx" …) for /metrics."""
+    response = await handler(request)
+    request.app[RESPONSES][f"{response.status // 100}xx"] += 1
+    return response

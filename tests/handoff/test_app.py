@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from handoff.app import create_app
+from handoff.db import make_engine
 from handoff.settings import Settings
+from handoff.state import ENGINE
 
 
 async def client_for(app: web.Application) -> TestClient:
@@ -19,12 +22,10 @@ async def client_for(app: web.Application) -> TestClient:
     return client
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}")
-    client = await client_for(create_app(settings))
-    yield client
-    await client.close()
+def sqlite_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return replace(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}"), **overrides
+    )
 
 
 async def test_healthz_reports_ok_when_the_database_answers(client: TestClient) -> None:
@@ -33,16 +34,12 @@ async def test_healthz_reports_ok_when_the_database_answers(client: TestClient) 
     assert await response.json() == {"status": "ok"}
 
 
-async def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
-    missing = tmp_path / "no" / "such" / "dir" / "handoff.db"
-    client = await client_for(create_app(Settings(database_url=f"sqlite+aiosqlite:///{missing}")))
-    try:
-        response = await client.get("/healthz")
-        assert response.status == 503
-        body = await response.json()
-        assert body["error"]["code"] == "database_unavailable"
-    finally:
-        await client.close()
+async def test_healthz_reports_a_database_that_stopped_answering(client: TestClient) -> None:
+    client.app[ENGINE] = dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
+    response = await client.get("/healthz")
+    await dead.dispose()
+    assert response.status == 503
+    assert (await response.json())["error"]["code"] == "database_unavailable"
 
 
 async def test_unknown_route_gets_the_envelope(client: TestClient) -> None:
@@ -61,7 +58,7 @@ async def test_a_crash_is_a_bare_500_that_leaks_nothing(tmp_path: Path) -> None:
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("SELECT secret FROM agents")
 
-    app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"))
+    app = create_app(sqlite_settings(tmp_path))
     app.router.add_get("/boom", boom)
     client = await client_for(app)
     try:
@@ -75,7 +72,7 @@ async def test_a_crash_is_a_bare_500_that_leaks_nothing(tmp_path: Path) -> None:
 
 
 async def test_an_oversized_body_is_refused_with_413(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.db'}", max_body_bytes=64)
+    settings = sqlite_settings(tmp_path, max_body_bytes=64)
 
     async def echo(request: web.Request) -> web.Response:
         return web.json_response(await request.json())

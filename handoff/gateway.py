@@ -1,0 +1,338 @@
+"""The two WebSockets: the customer's widget and the agent's console (docs/PROTOCOL.md).
+
+Each socket authenticates with its first frame (``hello`` with a token: browsers cannot
+set headers on a WebSocket, and a token in the URL would land in access logs). Messages
+reach a socket only through :class:`Outbox`, which sends each one after the last sequence
+number it sent (the one a ``sync`` carries when it is the next, else what the database
+holds after it): in order, nothing twice, nothing skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from handoff import live
+from handoff.errors import ApiError, Forbidden
+from handoff.hub import AGENTS, LAGGING, Event, Subscription, agent_channel, conversation_channel
+from handoff.state import ACCOUNTS, HUB, LIMITS, SETTINGS, STORE
+from handoff.store import Store
+
+logger = logging.getLogger(__name__)
+UNAUTHORIZED, TRY_AGAIN, GOING_AWAY, POLICY = 4401, 1013, 1001, 1008
+HELLO_TIMEOUT_S = 10
+
+
+def check_origin(request: web.Request) -> None:
+    """Browsers send Origin with every WebSocket; only the configured sites may connect."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return  # not a browser: no cross-site risk
+    own = f"{request.scheme}://{request.host}"
+    allowed = {o.strip().rstrip("/") for o in request.app[SETTINGS].allowed_origins.split(",")}
+    if origin.rstrip("/") != own and origin.rstrip("/") not in allowed and "*" not in allowed:
+        raise Forbidden("origin_not_allowed", f"Connections from {origin} are not allowed.")
+
+
+async def open_socket(request: web.Request) -> web.WebSocketResponse:
+    check_origin(request)
+    settings = request.app[SETTINGS]
+    socket = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_s, max_msg_size=settings.max_body_bytes
+    )
+    await socket.prepare(request)
+    return socket
+
+
+async def hello(socket: web.WebSocketResponse) -> dict[str, Any] | None:
+    """The first frame, if it is a ``hello`` with a token in time; else the socket is closed."""
+    try:
+        frame = await socket.receive(timeout=HELLO_TIMEOUT_S)
+        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
+    except (asyncio.TimeoutError, ValueError):
+        data = None
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "hello"
+        or not isinstance(data.get("token"), str)
+    ):
+        await socket.close(code=UNAUTHORIZED, message=b"send hello with your token first")
+        return None
+    return data
+
+
+class Outbox:
+    """Sends one socket's frames, one at a time; messages strictly in sequence order."""
+
+    def __init__(self, socket: web.WebSocketResponse, store: Store) -> None:
+        self.socket, self.store = socket, store
+        self.sent: dict[str, int] = {}  # conversation id -> last sequence number sent
+        self._lock = asyncio.Lock()
+
+    async def send(self, event: Event) -> None:
+        async with self._lock:
+            await self.socket.send_json(event)
+
+    async def catch_up(
+        self, conversation_id: str, extra: Event | None = None, stored: Event | None = None
+    ) -> None:
+        """Send every stored message after the last one this socket sent. ``stored`` is the
+        message a ``sync`` announced: when it is the next one, it need not be read back."""
+        async with self._lock:
+            after = self.sent.get(conversation_id, 0)
+            if stored is not None and stored["seq"] <= after:
+                return  # an earlier catch-up sent it; each later message has its own sync
+            if stored is not None and stored["seq"] == after + 1:
+                found = [stored]
+            else:
+                found = await self.store.messages(conversation_id, after)
+            for message in found:
+                await self.socket.send_json({"type": "message", **(extra or {}), **message})
+                self.sent[conversation_id] = message["seq"]
+
+
+async def pump(
+    socket: web.WebSocketResponse,
+    inbox: Subscription,
+    on_event: Callable[[Event], Awaitable[None]],
+    on_frame: Callable[[dict[str, Any]], Awaitable[None]],
+    idle_s: float,
+) -> None:
+    """Events out and frames in, until either side ends; a lagging reader is told to resync."""
+
+    async def events() -> None:
+        while True:
+            event = await inbox.queue.get()
+            if event is LAGGING:
+                await socket.close(code=TRY_AGAIN, message=b"too far behind: reconnect")
+                return
+            await on_event(event)
+
+    async def frames() -> None:
+        while True:
+            try:
+                frame = await socket.receive(timeout=idle_s)
+            except asyncio.TimeoutError:
+                await socket.close(code=GOING_AWAY, message=b"idle")
+                return
+            if frame.type != WSMsgType.TEXT:
+                return  # closed, closing or an error: the other side is gone
+            try:
+                data = json.loads(frame.data)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                await socket.send_json(error("invalid_json", "Send one JSON object per frame."))
+                continue
+            await on_frame(data)
+
+    tasks = [asyncio.ensure_future(events()), asyncio.ensure_future(frames())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+                await task
+
+
+def error(code: str, message: str, **extra: Any) -> Event:
+    return {"type": "error", "code": code, "message": message, **extra}
+
+
+def text_field(data: dict[str, Any]) -> str | None:
+    text = data.get("text")
+    if isinstance(text, str) and text.strip() and len(text) <= 5000:
+        return text
+    return None
+
+
+def client_id_field(data: dict[str, Any]) -> str | None:
+    client_id = data.get("client_id")
+    return client_id if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None
+
+
+# --- the customer's widget -----------------------------------------------------------
+
+
+async def customer_socket(request: web.Request) -> web.StreamResponse:
+    """``GET /ws/customer``: the widget's live channel (see docs/PROTOCOL.md)."""
+    app = request.app
+    socket = await open_socket(request)
+    greeting = await hello(socket)
+    if greeting is None:
+        return socket
+    conversation_id = await app[STORE].conversation_for_token(greeting["token"])
+    if conversation_id is None:
+        await socket.close(code=UNAUTHORIZED, message=b"unknown session token")
+        return socket
+    outbox = Outbox(socket, app[STORE])
+    last_seq = greeting.get("last_seq")
+    outbox.sent[conversation_id] = last_seq if isinstance(last_seq, int) and last_seq >= 0 else 0
+    with app[HUB].subscribe(conversation_channel(conversation_id)) as inbox:
+        await outbox.send(await welcome(app, conversation_id))
+        await outbox.catch_up(conversation_id)
+
+        async def on_event(event: Event) -> None:
+            if event["type"] == "sync":
+                await outbox.catch_up(conversation_id, stored=event.get("message"))
+            elif event.get("speaker") != "customer":  # not its own typing
+                await outbox.send(event)
+
+        async def on_frame(data: dict[str, Any]) -> None:
+            await customer_frame(app, outbox, conversation_id, data)
+
+        await pump(socket, inbox, on_event, on_frame, app[SETTINGS].ws_idle_s)
+    return socket
+
+
+async def welcome(app: web.Application, conversation_id: str) -> Event:
+    """Who answers this conversation now, and the customer's place in line if waiting."""
+    handoff = await app[STORE].open_handoff(conversation_id)
+    if handoff is None:
+        return {"type": "welcome", "conversation_id": conversation_id, "owner": "bot"}
+    owner = "agent" if handoff.state == "assigned" else "queue"
+    estimate = await app[STORE].estimate(handoff.id)
+    return {
+        "type": "welcome",
+        "conversation_id": conversation_id,
+        "owner": owner,
+        "handoff": {"id": handoff.id, "state": handoff.state, **estimate.as_dict()},
+    }
+
+
+async def customer_frame(
+    app: web.Application, outbox: Outbox, conversation_id: str, data: dict[str, Any]
+) -> None:
+    kind = data.get("type")
+    if kind == "typing":
+        live.tell(app, conversation_id, {"type": "typing", "speaker": "customer"})
+    elif kind == "message":
+        text, client_id = text_field(data), client_id_field(data)
+        if text is None:
+            await outbox.send(
+                error(
+                    "invalid_message",
+                    "A message needs text (1-5000 characters).",
+                    client_id=client_id,
+                )
+            )
+        elif not app[LIMITS]["customer_messages"].allow(conversation_id):
+            await outbox.send(
+                error(
+                    "too_many_requests", "Slow down a little, then send again.", client_id=client_id
+                )
+            )
+        else:
+            stored = await live.customer_message(app, conversation_id, text, client_id)
+            await outbox.send({"type": "ack", "client_id": client_id, "seq": stored["seq"]})
+    else:
+        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r}."))
+
+
+# --- the agent's console -------------------------------------------------------------
+
+
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    """``GET /ws/agent``: queue changes and the agent's conversations, live."""
+    app = request.app
+    socket = await open_socket(request)
+    greeting = await hello(socket)
+    if greeting is None:
+        return socket
+    try:
+        agent = await app[ACCOUNTS].agent_for_token(greeting["token"])
+    except ApiError as refusal:
+        await socket.close(code=UNAUTHORIZED, message=refusal.code.encode())
+        return socket
+    outbox, hub = Outbox(socket, app[STORE]), app[HUB]
+    known: dict[str, Any] = (
+        greeting["last_seq"] if isinstance(greeting.get("last_seq"), dict) else {}
+    )
+    with hub.subscribe(AGENTS, agent_channel(agent.id)) as inbox:
+        held = await app[STORE].held_by(agent.id)
+        for _, conversation_id, latest in held:
+            hub.join(conversation_channel(conversation_id), inbox)
+            seen = known.get(conversation_id)
+            outbox.sent[conversation_id] = seen if isinstance(seen, int) else latest
+        handoffs = {conversation_id: handoff_id for handoff_id, conversation_id, _ in held}
+        await outbox.send(
+            {"type": "welcome", "agent": agent.name, "queue": await app[STORE].queue()}
+        )
+        for conversation_id, handoff_id in handoffs.items():
+            await outbox.catch_up(
+                conversation_id, {"conversation_id": conversation_id, "handoff_id": handoff_id}
+            )
+
+        async def on_event(event: Event) -> None:
+            conversation_id = event.get("conversation_id", "")
+            if event["type"] == "claimed":
+                hub.join(conversation_channel(conversation_id), inbox)
+                handoffs[conversation_id] = event["handoff_id"]
+                outbox.sent.setdefault(conversation_id, event.get("seq", 0))
+            elif event["type"] == "released":
+                hub.leave(conversation_channel(conversation_id), inbox)
+                handoffs.pop(conversation_id, None)
+            if event["type"] == "sync":
+                if conversation_id in handoffs:
+                    extra = {
+                        "conversation_id": conversation_id,
+                        "handoff_id": handoffs[conversation_id],
+                    }
+                    await outbox.catch_up(conversation_id, extra, event.get("message"))
+            elif event.get("speaker") != "agent":
+                await outbox.send(event)
+
+        async def on_frame(data: dict[str, Any]) -> None:
+            await agent_frame(app, outbox, agent.id, handoffs, data)
+
+        try:
+            await pump(socket, inbox, on_event, on_frame, app[SETTINGS].ws_idle_s)
+        finally:
+            for conversation_id in handoffs:
+                hub.leave(conversation_channel(conversation_id), inbox)
+    return socket
+
+
+async def agent_frame(
+    app: web.Application,
+    outbox: Outbox,
+    agent_id: int,
+    handoffs: dict[str, int],
+    data: dict[str, Any],
+) -> None:
+    kind, handoff_id = data.get("type"), data.get("handoff_id")
+    conversation_id = next((c for c, h in handoffs.items() if h == handoff_id), None)
+    held = handoffs.get(conversation_id or "")
+    if kind not in ("typing", "message"):
+        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r}."))
+    elif conversation_id is None:
+        await outbox.send(error("not_your_conversation", "You do not hold that conversation."))
+    elif kind == "typing":
+        live.tell(app, conversation_id, {"type": "typing", "speaker": "agent"})
+    else:
+        text, client_id = text_field(data), client_id_field(data)
+        if text is None:
+            await outbox.send(
+                error(
+                    "invalid_message",
+                    "A message needs text (1-5000 characters).",
+                    client_id=client_id,
+                )
+            )
+            return
+        try:
+            stored = await app[STORE].agent_message(held or 0, agent_id, text, client_id)
+        except ApiError as refusal:
+            await outbox.send(error(refusal.code, refusal.message, client_id=client_id))
+            return
+        await outbox.send(
+            {"type": "ack", "client_id": client_id, "seq": stored["seq"], "handoff_id": handoff_id}
+        )

@@ -1,0 +1,51 @@
+"""Rasa's HTTP API: hand a conversation back to the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from handoff.errors import ApiError
+from handoff.settings import Settings
+
+logger = logging.getLogger(__name__)
+TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+async def resume(
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    conversation_id: str,
+    summary: str,
+    slots: dict[str, Any] | None = None,
+) -> None:
+    """Append ``ConversationResumed`` and the agent's summary to the conversation's tracker.
+
+    The summary goes into the ``agent_summary`` slot, and ``slots`` (such as the order
+    the conversation was about) into theirs, so the bot does not ask the customer again.
+    """
+    events = [
+        {"event": "resume"},
+        {"event": "slot", "name": "agent_summary", "value": summary},
+        *({"event": "slot", "name": name, "value": value} for name, value in (slots or {}).items()),
+        # The bot's last action was the handoff; listening now makes the next customer
+        # message a fresh turn instead of the tail of the handoff.
+        {"event": "action", "name": "action_listen"},
+    ]
+    url = f"{settings.rasa_url.rstrip('/')}/conversations/{conversation_id}/tracker/events"
+    params = {"token": settings.rasa_token} if settings.rasa_token else {}
+    try:
+        async with http.post(url, json=events, params=params, timeout=TIMEOUT) as response:
+            if response.status >= 300:
+                detail = (await response.text())[:300]
+                raise RuntimeError(f"Rasa answered {response.status}: {detail}")
+    except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as error:
+        logger.warning("could not resume %s in Rasa: %s", conversation_id, error)
+        raise ApiError(
+            502,
+            "rasa_unavailable",
+            "The assistant cannot be reached, so the chat stays with you; try again shortly.",
+        ) from error

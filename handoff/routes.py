@@ -1,0 +1,326 @@
+"""Every route in one table: view, caller, body. The OpenAPI document is built from it.
+
+Guards run before the view, so no agent route can forget its token check:
+
+- ``agent``: ``Authorization: Bearer <agent token>`` from ``POST /agent/login``;
+- ``customer``: the conversation's own token from ``POST /sessions``;
+- ``service``: the shared ``HANDOFF_SERVICE_TOKEN`` (the action server and its outbox);
+- ``public``: anyone.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from handoff import schemas, views
+from handoff.auth import bearer, same_secret
+from handoff.errors import Forbidden, Unauthorized
+from handoff.state import ACCOUNTS, AGENT, CONVERSATION, SETTINGS, STORE
+
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PATH_PARAMS = {
+    "handoff_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    "conversation_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,64}$"},
+}
+ROUTER_PATTERNS = {"handoff_id": r"[1-9]\d{0,8}", "conversation_id": r"[A-Za-z0-9_.:@-]{1,64}"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    view: View
+    auth: str  # public, agent, customer, service
+    summary: str
+    body: schemas.Schema | None = None
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: bool = False  # answers 201 on success
+    answers: str = "application/json"  # the media type of a success
+
+
+H = "/handoffs/{handoff_id}"
+C = "/conversations/{conversation_id}"
+ROUTES = [
+    Route("GET", "/healthz", views.healthz, "public", "Up, and the database answers"),
+    Route(
+        "GET",
+        "/metrics",
+        views.metrics,
+        "public",
+        "Prometheus text: queue, speed, CSAT",
+        answers="text/plain",
+    ),
+    Route(
+        "POST",
+        "/sessions",
+        views.open_session,
+        "public",
+        "Start a customer conversation",
+        schemas.SESSION,
+        created=True,
+    ),
+    Route("POST", "/agent/login", views.login, "public", "Log an agent in", schemas.LOGIN),
+    Route(
+        "POST",
+        "/handoffs",
+        views.create_handoff,
+        "service",
+        "Queue an escalation (idempotent by its key)",
+        schemas.HANDOFF,
+        created=True,
+    ),
+    Route(
+        "GET", C, views.conversation, "customer", "The customer's conversation and place in line"
+    ),
+    Route(
+        "GET",
+        C + "/messages",
+        views.customer_messages,
+        "customer",
+        "Messages after a sequence number",
+        query={"after": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
+    ),
+    Route(
+        "POST",
+        C + "/messages",
+        views.customer_say,
+        "customer",
+        "Send a message (once per client id)",
+        schemas.CUSTOMER_MESSAGE,
+        created=True,
+    ),
+    Route(
+        "POST",
+        C + "/offline",
+        views.leave_email,
+        "customer",
+        "Nobody can answer now: leave an email for an offline ticket",
+        schemas.OFFLINE,
+    ),
+    Route("POST", C + "/leave", views.leave, "customer", "The customer left", schemas.EMPTY),
+    Route(
+        "POST",
+        C + "/csat",
+        views.rate,
+        "customer",
+        "Rate the conversation 1-5",
+        schemas.CSAT,
+        created=True,
+    ),
+    Route("POST", "/agent/logout", views.logout, "agent", "End this token", schemas.EMPTY),
+    Route("GET", "/agent/me", views.me, "agent", "The signed-in agent"),
+    Route(
+        "PUT",
+        "/agent/me/availability",
+        views.set_availability,
+        "agent",
+        "Available for new chats, or away",
+        schemas.AVAILABILITY,
+    ),
+    Route("GET", "/agents", views.agent_list, "agent", "Every agent (to reassign to)"),
+    Route("GET", "/queue", views.queue, "agent", "Waiting handoffs in the order to take them"),
+    Route(
+        "POST",
+        "/queue/claim-next",
+        views.claim_next,
+        "agent",
+        "Claim the next in line",
+        schemas.EMPTY,
+    ),
+    Route("GET", H, views.detail, "agent", "Reason, summary, score trail, transcript, notes"),
+    Route(
+        "GET", H + "/history", views.history, "agent", "The same customer's earlier conversations"
+    ),
+    Route("GET", H + "/audit", views.audit, "agent", "Every state change of the handoff"),
+    Route(
+        "POST",
+        H + "/claim",
+        views.claim,
+        "agent",
+        "Claim this handoff (409 if taken)",
+        schemas.EMPTY,
+    ),
+    Route(
+        "POST",
+        H + "/messages",
+        views.agent_say,
+        "agent",
+        "Write to the customer",
+        schemas.AGENT_MESSAGE,
+        created=True,
+    ),
+    Route(
+        "POST", H + "/notes", views.add_note, "agent", "Internal note", schemas.NOTE, created=True
+    ),
+    Route("POST", H + "/resolve", views.resolve, "agent", "Resolved", schemas.EMPTY),
+    Route(
+        "POST",
+        H + "/abandon",
+        views.abandon,
+        "agent",
+        "The customer went away without a word",
+        schemas.EMPTY,
+    ),
+    Route(
+        "POST",
+        H + "/return",
+        views.return_to_bot,
+        "agent",
+        "Hand the chat back to the bot with a summary",
+        schemas.RETURN,
+    ),
+    Route(
+        "POST",
+        H + "/reassign",
+        views.reassign,
+        "agent",
+        "Pass to another agent, or back to the queue",
+        schemas.REASSIGN,
+    ),
+    Route("GET", "/canned-responses", views.canned, "agent", "Canned responses"),
+    Route(
+        "POST",
+        "/canned-responses",
+        views.add_canned,
+        "agent",
+        "Add a canned response",
+        schemas.CANNED,
+        created=True,
+    ),
+    Route(
+        "GET",
+        "/reports",
+        views.reports,
+        "agent",
+        "First response, wait, handle, CSAT, containment",
+        query={"days": {"type": "integer", "minimum": 1, "maximum": 365}},
+    ),
+]
+
+
+def guarded(route: Route) -> View:
+    """The view behind its route's guard."""
+    guard = GUARDS[route.auth]
+
+    @functools.wraps(route.view)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        await guard(request)
+        return await route.view(request)
+
+    return handler
+
+
+async def public(request: web.Request) -> None:
+    return None
+
+
+async def agent_guard(request: web.Request) -> None:
+    request[AGENT] = await request.app[ACCOUNTS].agent_for_token(bearer(request))
+
+
+async def customer_guard(request: web.Request) -> None:
+    conversation_id = await request.app[STORE].conversation_for_token(bearer(request))
+    if conversation_id is None:
+        raise Unauthorized("invalid_token", "This session token is not valid.")
+    if conversation_id != request.match_info["conversation_id"]:
+        raise Forbidden("not_your_conversation", "This token belongs to another conversation.")
+    request[CONVERSATION] = conversation_id
+
+
+async def service_guard(request: web.Request) -> None:
+    expected = request.app[SETTINGS].service_token
+    if not expected:
+        raise Unauthorized(
+            "service_token_unset", "HANDOFF_SERVICE_TOKEN is not set on the service."
+        )
+    if not same_secret(bearer(request), expected):
+        raise Unauthorized("invalid_token", "Wrong service token.")
+
+
+GUARDS = {
+    "public": public,
+    "agent": agent_guard,
+    "customer": customer_guard,
+    "service": service_guard,
+}
+
+
+def add_routes(app: web.Application) -> None:
+    for route in ROUTES:
+        path = re.sub(r"\{(\w+)\}", lambda m: f"{{{m[1]}:{ROUTER_PATTERNS[m[1]]}}}", route.path)
+        app.router.add_route(route.method, path, guarded(route))
+    app.router.add_get("/openapi.json", openapi_view)
+
+
+async def openapi_view(request: web.Request) -> web.Response:
+    return web.json_response(openapi())
+
+
+ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["code", "message"],
+        }
+    },
+    "required": ["error"],
+}
+SECURITY = {"agent": "agentToken", "customer": "customerToken", "service": "serviceToken"}
+
+
+def operation(route: Route) -> dict[str, Any]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
+        for name in re.findall(r"\{(\w+)\}", route.path)
+    ] + [{"name": n, "in": "query", "required": False, "schema": s} for n, s in route.query.items()]
+    ok = "201" if route.created else "200"
+    spec: dict[str, Any] = {
+        "operationId": route.view.__name__,
+        "summary": route.summary,
+        "tags": [route.auth],
+        "parameters": params,
+        "responses": {
+            ok: {"description": "Done", "content": {route.answers: {}}},
+            "default": {
+                "description": "An error, always in this envelope",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+    }
+    if route.auth in SECURITY:
+        spec["security"] = [{SECURITY[route.auth]: []}]
+    if route.body is not None:
+        spec["requestBody"] = {
+            "required": bool(route.body.get("required")),
+            "content": {"application/json": {"schema": route.body}},
+        }
+    return spec
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.0 document for every route above."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation(route)
+    bearer_scheme = {"type": "http", "scheme": "bearer"}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Larkspur handoff service",
+            "version": "1",
+            "description": "Escalated conversations, the agents' queue, and the customer's side.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR},
+            "securitySchemes": {name: bearer_scheme for name in SECURITY.values()},
+        },
+    }

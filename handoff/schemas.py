@@ -1,0 +1,100 @@
+"""Request bodies as JSON Schema: the views validate with them, the OpenAPI document shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from handoff.errors import BadRequest
+
+Schema = dict[str, Any]
+
+
+def obj(required: list[str], **properties: Schema) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:  # OpenAPI 3.0 forbids an empty "required" list
+        schema["required"] = required
+    return schema
+
+
+def text(max_length: int, min_length: int = 1) -> Schema:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length}
+
+
+MESSAGE_TEXT = {**text(5000), "pattern": r"\S"}
+TURN = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string", "maxLength": 5000},
+        "intent": {"type": "string", "maxLength": 100},
+        "confidence": {"type": "number"},
+        "sentiment": {"type": "number"},
+        "level": {"type": "string", "maxLength": 40},
+    },
+}
+LINE = {
+    "type": "object",
+    "properties": {
+        "speaker": {"type": "string", "enum": ["customer", "bot"]},
+        "text": {"type": "string", "maxLength": 5000},
+        "time": {"type": "string", "maxLength": 40},
+    },
+    "required": ["speaker", "text"],
+}
+SCALAR = {"anyOf": [{"type": "string"}, {"type": "number"}]}
+HANDOFF = {
+    "type": "object",
+    "properties": {
+        "idempotency_key": text(200),
+        "conversation_id": {**text(64), "pattern": r"^[A-Za-z0-9_.:@-]+$"},
+        "reason": {
+            "type": "object",
+            "properties": {
+                "trigger": text(40),
+                "value": SCALAR,
+                "threshold": SCALAR,
+                "turn": {"type": "integer", "minimum": 0},
+            },
+            "required": ["trigger"],
+        },
+        "summary": {"type": "string", "maxLength": 5000},
+        "score_trail": {"type": "array", "items": TURN, "maxItems": 500},
+        "transcript": {"type": "array", "items": LINE, "maxItems": 500},
+        "created_at": {"type": "string", "maxLength": 40},
+    },
+    "required": ["idempotency_key", "conversation_id", "reason"],
+}
+SESSION = obj([], customer_ref=text(200))
+LOGIN = obj(["name", "password"], name=text(100), password=text(200))
+AVAILABILITY = obj(["available"], available={"type": "boolean"})
+CUSTOMER_MESSAGE = obj(["text"], text=MESSAGE_TEXT, client_id=text(64))
+AGENT_MESSAGE = obj(["text"], text=MESSAGE_TEXT)
+NOTE = obj(["text"], text=MESSAGE_TEXT)
+OFFLINE = obj(
+    ["email"],
+    email={**text(320, 3), "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+)
+CSAT = obj(
+    ["rating"],
+    rating={"type": "integer", "minimum": 1, "maximum": 5},
+    comment=text(2000, 0),
+)
+RETURN = obj([], summary=text(1000))
+REASSIGN = obj([], agent_id={"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+CANNED = obj(
+    ["shortcut", "text"],
+    shortcut={**text(40), "pattern": r"^[a-z0-9_-]+$"},
+    text=MESSAGE_TEXT,
+)
+EMPTY = obj([])
+
+
+def validate(schema: Schema, body: Any) -> dict[str, Any]:
+    """The body if it fits the schema, else a 400 naming the first problem."""
+    error = next(iter(sorted(Draft7Validator(schema).iter_errors(body), key=str)), None)
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "body"
+        raise BadRequest("invalid_body", f"{where}: {error.message}"[:300])
+    assert isinstance(body, dict)
+    return body

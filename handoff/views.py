@@ -1,0 +1,329 @@
+"""HTTP views: read the request, call the store, answer JSON. No SQL here.
+
+Who may call a view is declared in ``handoff.routes``; by the time a view runs, the
+caller's agent row or conversation id is in the request (``AGENT``, ``CONVERSATION``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+
+from actions.store import normalize_order_number
+from handoff import live, rasa, schemas
+from handoff.accounts import Accounts, agent_dict
+from handoff.errors import ApiError, BadRequest
+from handoff.hub import Event
+from handoff.reports import prometheus, report
+from handoff.state import (
+    ACCOUNTS,
+    AGENT,
+    CONVERSATION,
+    ENGINE,
+    HTTP,
+    LIMITS,
+    RESPONSES,
+    SETTINGS,
+    STORE,
+)
+from handoff.store import Store, iso
+
+
+async def body(request: web.Request, schema: schemas.Schema) -> dict[str, Any]:
+    """The JSON body, checked against its schema; an empty body counts as ``{}``."""
+    raw = await request.read()
+    if not raw.strip():
+        return schemas.validate(schema, {})
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("invalid_json", "The body is not valid JSON.") from None
+    return schemas.validate(schema, data)
+
+
+def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest("invalid_query", f"{name} must be a whole number.") from None
+    if not low <= value <= high:
+        raise BadRequest("invalid_query", f"{name} must be between {low} and {high}.")
+    return value
+
+
+def limit(request: web.Request, bucket: str, key: str) -> None:
+    if not request.app[LIMITS][bucket].allow(key):
+        raise ApiError(429, "too_many_requests", "Too many requests; wait a moment and retry.")
+
+
+def store(request: web.Request) -> Store:
+    return request.app[STORE]
+
+
+def accounts(request: web.Request) -> Accounts:
+    return request.app[ACCOUNTS]
+
+
+def handoff_id(request: web.Request) -> int:
+    return int(request.match_info["handoff_id"])
+
+
+def agent(request: web.Request) -> Row:
+    return request[AGENT]
+
+
+# --- public ------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Up, and the database answers."""
+    try:
+        async with request.app[ENGINE].connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:
+        raise ApiError(503, "database_unavailable", "The database does not answer.") from error
+    return web.json_response({"status": "ok"})
+
+
+async def open_session(request: web.Request) -> web.Response:
+    """A customer starts a conversation and gets its private token."""
+    limit(request, "sessions", request.remote or "")
+    data = await body(request, schemas.SESSION)
+    conversation_id, token = await store(request).open_session(data.get("customer_ref"))
+    return web.json_response({"conversation_id": conversation_id, "token": token}, status=201)
+
+
+async def login(request: web.Request) -> web.Response:
+    limit(request, "logins", request.remote or "")  # per address: guessing across names counts too
+    data = await body(request, schemas.LOGIN)
+    token, expires, row = await accounts(request).login(data["name"], data["password"])
+    return web.json_response({"token": token, "expires_at": iso(expires), "agent": agent_dict(row)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    figures = await report(store(request))
+    sizes = {"queued": 0, "offline": 0}
+    for entry in await store(request).queue():
+        sizes[entry["state"]] += 1
+    text = prometheus(figures, sizes, request.app[RESPONSES])
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+# --- the action server -------------------------------------------------------------
+
+
+async def create_handoff(request: web.Request) -> web.Response:
+    """Queue an escalation; a retry with the same key returns the same handoff."""
+    data = await body(request, schemas.HANDOFF)
+    header_key = request.headers.get("Idempotency-Key")
+    if header_key and header_key != data["idempotency_key"]:
+        raise BadRequest("key_mismatch", "Idempotency-Key differs from the body's key.")
+    new_id, created = await store(request).create_handoff(data)
+    if created:
+        await live.handoff_created(request.app, new_id)
+    row = await store(request).handoff(new_id)
+    estimate = await store(request).estimate(new_id)
+    payload = {"handoff_id": new_id, "state": row.state, "created": created, **estimate.as_dict()}
+    return web.json_response(payload, status=201 if created else 200)
+
+
+# --- customers ---------------------------------------------------------------------
+
+
+async def conversation(request: web.Request) -> web.Response:
+    """The customer's own view: who answers now, their place in line, every message."""
+    conversation_id = request[CONVERSATION]
+    latest = await store(request).latest_handoff(conversation_id)
+    handoff = None
+    if latest is not None:
+        estimate = await store(request).estimate(latest.id)
+        handoff = {"id": latest.id, "state": latest.state, **estimate.as_dict()}
+    return web.json_response(
+        {
+            "conversation_id": conversation_id,
+            "handoff": handoff,
+            "messages": await store(request).messages(conversation_id),
+        }
+    )
+
+
+async def customer_messages(request: web.Request) -> web.Response:
+    after = int_query(request, "after", 0, 0, 2**31 - 1)
+    found = await store(request).messages(request[CONVERSATION], after)
+    return web.json_response({"messages": found})
+
+
+async def customer_say(request: web.Request) -> web.Response:
+    """Store a customer's message (once per client id) and return its sequence number."""
+    limit(request, "customer_messages", request[CONVERSATION])
+    data = await body(request, schemas.CUSTOMER_MESSAGE)
+    message = await live.customer_message(
+        request.app, request[CONVERSATION], data["text"], data.get("client_id")
+    )
+    return web.json_response(message, status=200 if message["duplicate"] else 201)
+
+
+async def leave_email(request: web.Request) -> web.Response:
+    data = await body(request, schemas.OFFLINE)
+    ticket = await store(request).go_offline(request[CONVERSATION], data["email"])
+    return web.json_response({"handoff_id": ticket, "state": "offline"})
+
+
+async def leave(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    holder = await store(request).open_handoff(request[CONVERSATION])
+    closed = await store(request).abandon(request[CONVERSATION])
+    if closed is not None and holder is not None:
+        left = {"type": "customer_left", "speaker": "customer"}
+        await live.released(request.app, closed, holder.agent_id, left)
+    return web.json_response({"handoff_id": closed, "state": "abandoned" if closed else None})
+
+
+async def rate(request: web.Request) -> web.Response:
+    data = await body(request, schemas.CSAT)
+    await accounts(request).rate(request[CONVERSATION], data["rating"], data.get("comment"))
+    return web.json_response({"rating": data["rating"]}, status=201)
+
+
+# --- agents ------------------------------------------------------------------------
+
+
+async def logout(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    await accounts(request).logout(request.headers["Authorization"].split(" ", 1)[1].strip())
+    return web.json_response({"logged_out": True})
+
+
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(agent_dict(agent(request)))
+
+
+async def set_availability(request: web.Request) -> web.Response:
+    data = await body(request, schemas.AVAILABILITY)
+    await accounts(request).set_available(agent(request).id, data["available"])
+    await live.queue_changed(request.app)
+    return web.json_response({**agent_dict(agent(request)), "available": data["available"]})
+
+
+async def agent_list(request: web.Request) -> web.Response:
+    return web.json_response({"agents": await accounts(request).agent_list()})
+
+
+async def queue(request: web.Request) -> web.Response:
+    return web.json_response({"queue": await store(request).queue()})
+
+
+async def claim(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    claimed = await store(request).claim(handoff_id(request), agent(request).id)
+    await live.claimed(request.app, claimed, agent(request).id, agent(request).name)
+    return web.json_response(await store(request).detail(claimed))
+
+
+async def claim_next(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    claimed = await store(request).claim(None, agent(request).id)
+    await live.claimed(request.app, claimed, agent(request).id, agent(request).name)
+    return web.json_response(await store(request).detail(claimed))
+
+
+async def detail(request: web.Request) -> web.Response:
+    return web.json_response(await store(request).detail(handoff_id(request)))
+
+
+async def history(request: web.Request) -> web.Response:
+    return web.json_response({"conversations": await store(request).history(handoff_id(request))})
+
+
+async def audit(request: web.Request) -> web.Response:
+    await store(request).handoff(handoff_id(request))
+    return web.json_response({"events": await store(request).audit_trail(handoff_id(request))})
+
+
+async def agent_say(request: web.Request) -> web.Response:
+    data = await body(request, schemas.AGENT_MESSAGE)
+    message = await store(request).agent_message(
+        handoff_id(request), agent(request).id, data["text"]
+    )
+    return web.json_response(message, status=201)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    data = await body(request, schemas.NOTE)
+    note = await store(request).add_note(handoff_id(request), agent(request).id, data["text"])
+    return web.json_response({"id": note}, status=201)
+
+
+async def finish(
+    request: web.Request, state: str, system_text: str, *customer_events: Event
+) -> web.Response:
+    """Close the agent's handoff as ``state``, tell the sockets, answer with the new state."""
+    await store(request).close(handoff_id(request), agent(request).id, state, system_text)
+    await live.released(request.app, handoff_id(request), agent(request).id, *customer_events)
+    return web.json_response({"handoff_id": handoff_id(request), "state": state})
+
+
+def agent_left(request: web.Request) -> Event:
+    return {"type": "agent_left", "name": agent(request).name}
+
+
+async def resolve(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    text = f"{agent(request).name} marked the conversation resolved."
+    return await finish(request, "resolved", text, agent_left(request), {"type": "csat_request"})
+
+
+async def abandon(request: web.Request) -> web.Response:
+    await body(request, schemas.EMPTY)
+    text = f"{agent(request).name} closed the chat: the customer had left."
+    return await finish(request, "abandoned", text)
+
+
+async def return_to_bot(request: web.Request) -> web.Response:
+    """Hand the chat back: Rasa resumes with a note of what the agent did, then we record it."""
+    data = await body(request, schemas.RETURN)
+    row = await store(request).check_owned(handoff_id(request), agent(request).id)
+    summary = data.get("summary") or f"{agent(request).name} helped with: {row.summary}"
+    settings = request.app[SETTINGS]
+    said = await store(request).messages(row.conversation_id)
+    order = next(filter(None, (normalize_order_number(m["text"]) for m in reversed(said))), None)
+    slots = {"order_number": order} if order else {}
+    await rasa.resume(request.app[HTTP], settings, row.conversation_id, summary, slots)
+    text = f"{agent(request).name} handed the chat back to the assistant."
+    return await finish(request, "returned", text, agent_left(request), {"type": "bot_resumed"})
+
+
+async def reassign(request: web.Request) -> web.Response:
+    data = await body(request, schemas.REASSIGN)
+    to_agent = data.get("agent_id")
+    await store(request).reassign(handoff_id(request), agent(request).id, to_agent)
+    await live.released(request.app, handoff_id(request), agent(request).id, agent_left(request))
+    if to_agent is not None:
+        target = await accounts(request).agent(to_agent)
+        await live.claimed(request.app, handoff_id(request), to_agent, target["name"])
+    state = "assigned" if to_agent else "queued"
+    return web.json_response({"handoff_id": handoff_id(request), "state": state})
+
+
+async def canned(request: web.Request) -> web.Response:
+    return web.json_response({"canned_responses": await accounts(request).canned()})
+
+
+async def add_canned(request: web.Request) -> web.Response:
+    data = await body(request, schemas.CANNED)
+    new_id = await accounts(request).add_canned(data["shortcut"], data["text"])
+    return web.json_response({"id": new_id, **data}, status=201)
+
+
+async def reports(request: web.Request) -> web.Response:
+    days = int_query(request, "days", 30, 1, 365)
+    return web.json_response(await report(store(request), days))
