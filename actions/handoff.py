@@ -35,6 +35,21 @@ CLARIFY_BUTTONS = {
 }
 
 
+OFFLINE_REASONS = {"outside_hours": " (we're outside our support hours)"}
+
+
+def wait_text(answer: dict[str, Any]) -> str:
+    """The queue's answer in words: honest, and no more precise than the estimate."""
+    position, wait_s = answer.get("position"), answer.get("estimated_wait_s")
+    if not position or wait_s is None:
+        return "A person will join as soon as one is free."
+    if wait_s < 60:
+        return "You're next in line; a person should join in a moment."
+    minutes = round(wait_s / 60)
+    place = "next in line" if position == 1 else f"number {position} in line"
+    return f"You're {place}; the wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+
+
 def topic(intent: str) -> str:
     """A few words an agent reads at a glance, e.g. 'faq/shipping_cost' -> 'shipping cost'."""
     if intent.startswith("faq/"):
@@ -129,25 +144,36 @@ class ActionHandoff(Action):
         decision = Decision(**raw)
         record = escalation_record(tracker, decision)
         reference = "ESC-" + record["idempotency_key"][:6].upper()
-        delivered = await self._send(record)
+        answer = await self._send(record)
         if decision.trigger in ("strong_negative", "negative_trend"):
             dispatcher.utter_message(response="utter_sorry_frustrating")
-        dispatcher.utter_message(
-            response="utter_handoff_connecting" if delivered else "utter_handoff_queued",
-            reference=reference,
-        )
+        if answer is None:
+            dispatcher.utter_message(response="utter_handoff_queued", reference=reference)
+        elif answer.get("offline"):
+            why = OFFLINE_REASONS.get(answer.get("offline_reason") or "", "")
+            dispatcher.utter_message(response="utter_handoff_offline", reference=reference, why=why)
+        else:
+            dispatcher.utter_message(
+                response="utter_handoff_connecting", reference=reference, wait=wait_text(answer)
+            )
         return [ActiveLoop(None), SlotSet("escalation", None), ConversationPaused()]
 
     @staticmethod
-    async def _send(record: dict[str, Any]) -> bool:
-        """Store the record durably, then try to deliver it (and anything still waiting)."""
-        outbox = get_outbox()
+    async def _send(record: dict[str, Any]) -> dict[str, Any] | None:
+        """Store the record durably, then try to deliver it (and anything still waiting).
+
+        The queue's answer (position, estimated wait, or why nobody is online), or None
+        when the service could not be reached and the record waits in the outbox.
+        """
+        outbox, url = get_outbox(), os.environ.get("HANDOFF_URL")
         outbox.add(record["idempotency_key"], record)
         try:
-            await outbox.deliver_pending(os.environ.get("HANDOFF_URL"))
+            answer = await outbox.deliver(record["idempotency_key"], url)
+            await outbox.deliver_pending(url)  # and anything an outage left behind
         except Exception:  # delivery is retried later; the record is safe in the outbox
             logger.exception("handoff delivery failed")
-        return all(p.key != record["idempotency_key"] for p in outbox.pending())
+            return None
+        return answer
 
 
 class ActionClarify(Action):

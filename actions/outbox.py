@@ -2,15 +2,21 @@
 
 Every escalation record is stored here first (SQLite by default, ``OUTBOX_DATABASE_URL``),
 keyed by its idempotency key, so a crash or an unreachable handoff service loses nothing.
-``deliver_pending`` posts undelivered records to the handoff service (``HANDOFF_URL``);
-until that service runs, records simply wait here.
+``deliver_pending`` posts undelivered records to the handoff service (``HANDOFF_URL``,
+authenticated with ``HANDOFF_SERVICE_TOKEN``); the service keeps one handoff per key, so
+delivering twice is harmless. Until that service runs, records wait here, and
+``drain --every`` (started by ``make run``) delivers them as soon as it answers.
 
-    python -m actions.outbox status    # how many escalations wait
-    python -m actions.outbox drain     # try to deliver them now
+    python -m actions.outbox status            # how many escalations wait
+    python -m actions.outbox drain             # try to deliver them now
+    python -m actions.outbox drain --every 5   # keep trying every 5 seconds
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -89,33 +95,55 @@ class Outbox:
             if error is None:
                 row.delivered_at = _now()
 
-    async def deliver_pending(self, handoff_url: str | None) -> int:
-        """Post every pending record; return how many were delivered."""
-        if not handoff_url:
-            return 0
-        delivered = 0
+    def get(self, key: str) -> Pending:
+        with self._session() as session:
+            row = session.scalars(select(OutboxRow).where(OutboxRow.key == key)).one()
+            return Pending(row.key, json.loads(row.payload), row.attempts)
+
+    async def deliver_pending(
+        self, handoff_url: str | None, token: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Post every pending record; the service's answers, by key, for those delivered."""
+        return await self._deliver(self.pending(), handoff_url, token)
+
+    async def deliver(
+        self, key: str, handoff_url: str | None, token: str | None = None
+    ) -> dict[str, Any] | None:
+        """Post one record now, even if delivered before: the service answers a repeat
+        with the same handoff and its current place in the queue."""
+        return (await self._deliver([self.get(key)], handoff_url, token)).get(key)
+
+    async def _deliver(
+        self, items: list[Pending], handoff_url: str | None, token: str | None
+    ) -> dict[str, dict[str, Any]]:
+        if not handoff_url or not items:
+            return {}
+        token = token if token is not None else os.environ.get("HANDOFF_SERVICE_TOKEN", "")
+        answers = {}
         timeout = aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_S)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            for item in self.pending():
-                error = await _post(http, handoff_url, item)
+            for item in items:
+                answer, error = await _post(http, handoff_url, token, item)
                 self.mark(item.key, error)
-                delivered += error is None
-        return delivered
+                if answer is not None:
+                    answers[item.key] = answer
+        return answers
 
 
-async def _post(http: aiohttp.ClientSession, base_url: str, item: Pending) -> str | None:
-    """POST one record; None on success, else the error to keep for the next try."""
+async def _post(
+    http: aiohttp.ClientSession, base_url: str, token: str, item: Pending
+) -> tuple[dict[str, Any] | None, str | None]:
+    """POST one record: the service's answer, or the error to keep for the next try."""
+    headers = {"Idempotency-Key": item.key, "Authorization": f"Bearer {token}"}
     try:
         async with http.post(
-            f"{base_url.rstrip('/')}/handoffs",
-            json=item.payload,
-            headers={"Idempotency-Key": item.key},
+            f"{base_url.rstrip('/')}/handoffs", json=item.payload, headers=headers
         ) as response:
             if response.status < 300:
-                return None
-            return f"HTTP {response.status}"
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+                return await response.json(), None
+            return None, f"HTTP {response.status}: {(await response.text())[:200]}"
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _now() -> dt.datetime:
@@ -128,22 +156,39 @@ def get_outbox(url: str | None = None) -> Outbox:
     return Outbox(url or os.environ.get("OUTBOX_DATABASE_URL", DEFAULT_URL))
 
 
-def main(argv: list[str]) -> int:
-    import asyncio
+async def drain_forever(outbox: Outbox, url: str, every_s: float) -> None:
+    """Deliver whatever waits, every ``every_s`` seconds, until stopped."""
+    while True:
+        try:
+            delivered = await outbox.deliver_pending(url)
+        except Exception:  # a broken database file must not stop the loop for good
+            logger.exception("outbox delivery failed")
+            delivered = {}
+        if delivered:
+            print(f"Delivered {len(delivered)} escalation(s) to {url}", flush=True)
+        await asyncio.sleep(every_s)
 
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.outbox")
+    parser.add_argument("command", choices=["status", "drain"])
+    parser.add_argument("--every", type=float, help="drain: keep trying every N seconds")
+    args = parser.parse_args(argv)
     outbox = get_outbox()
-    if argv == ["status"]:
+    if args.command == "status":
         print(f"{len(outbox.pending())} escalation(s) waiting for the handoff service")
         return 0
-    if argv == ["drain"]:
-        url = os.environ.get("HANDOFF_URL")
-        if not url:
-            print("HANDOFF_URL is not set: nothing to deliver to", file=sys.stderr)
-            return 2
-        print(f"Delivered {asyncio.run(outbox.deliver_pending(url))} escalation(s)")
+    url = os.environ.get("HANDOFF_URL")
+    if not url:
+        print("HANDOFF_URL is not set: nothing to deliver to", file=sys.stderr)
+        return 2
+    if args.every:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+            asyncio.run(drain_forever(outbox, url, args.every))
         return 0
-    print("usage: python -m actions.outbox status|drain", file=sys.stderr)
-    return 2
+    delivered = asyncio.run(outbox.deliver_pending(url))
+    print(f"Delivered {len(delivered)} escalation(s); {len(outbox.pending())} still waiting")
+    return 0
 
 
 if __name__ == "__main__":

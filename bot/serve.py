@@ -1,5 +1,8 @@
 """Start the assistant's servers together, wait until they answer, stop them together.
 
+Four processes: the action server, the handoff service (the agents' queue), the outbox
+relay that delivers escalations the handoff service missed while it was down, and Rasa.
+
 ``make run`` calls ``python -m bot.serve``; the end-to-end tests use :class:`Stack` with
 free ports and a throwaway database, so both run the system the same way.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -47,7 +51,7 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: P
 
 @dataclass
 class Stack:
-    """The Rasa server and the action server, with their ports, logs and databases."""
+    """Rasa, the action server and the handoff service, with their ports, logs and databases."""
 
     model: Path
     rasa_port: int = 5005
@@ -55,7 +59,17 @@ class Stack:
     var_dir: Path = ROOT / "var"
     store_url: str | None = None
     tracker_db: Path | None = None
+    handoff_port: int = 5080
+    # The action server proves itself to the handoff service with this; new for each run
+    # unless HANDOFF_SERVICE_TOKEN is set.
+    service_token: str = field(
+        default_factory=lambda: os.environ.get("HANDOFF_SERVICE_TOKEN") or secrets.token_urlsafe(24)
+    )
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def handoff_url(self) -> str:
+        return f"http://127.0.0.1:{self.handoff_port}"
 
     @property
     def rasa_url(self) -> str:
@@ -75,6 +89,11 @@ class Stack:
         env["STORE_DATABASE_URL"] = self.store_url or f"sqlite:///{self.var_dir / 'store.db'}"
         env.setdefault("SPACY_MODEL_PATH", str(ROOT / "models/spacy/en_larkspur"))
         env.setdefault("OUTBOX_DATABASE_URL", f"sqlite:///{self.var_dir / 'outbox.db'}")
+        env.setdefault("HANDOFF_DATABASE_URL", f"sqlite+aiosqlite:///{self.var_dir / 'handoff.db'}")
+        env["HANDOFF_URL"] = self.handoff_url
+        env["HANDOFF_PORT"] = str(self.handoff_port)
+        env["HANDOFF_SERVICE_TOKEN"] = self.service_token
+        env["HANDOFF_RASA_URL"] = self.rasa_url
         return env
 
     def _endpoints(self) -> Path:
@@ -120,6 +139,11 @@ class Stack:
                 str(self.actions_port),
             ],
         )
+        say(f"Starting the handoff service on port {self.handoff_port} …", flush=True)
+        handoff, handoff_log = self._spawn("handoff", [str(BIN / "python"), "-m", "handoff"])
+        self._spawn(
+            "outbox", [str(BIN / "python"), "-m", "actions.outbox", "drain", "--every", "5"]
+        )
         say(
             f"Starting the Rasa server on port {self.rasa_port} (loading {self.model.name}) …",
             flush=True,
@@ -145,6 +169,8 @@ class Stack:
         try:
             wait_http(f"{self.actions_url}/health", actions, 120, actions_log)
             say(f"  action server ready ({time.monotonic() - started:.0f} s)", flush=True)
+            wait_http(f"{self.handoff_url}/healthz", handoff, 60, handoff_log)
+            say(f"  handoff service ready ({time.monotonic() - started:.0f} s)", flush=True)
             wait_http(f"{self.rasa_url}/status", rasa, 300, rasa_log)
             say(f"  Rasa server ready ({time.monotonic() - started:.0f} s)", flush=True)
         except Exception:
@@ -174,17 +200,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
+    parser.add_argument("--handoff-port", type=int, default=5080)
     args = parser.parse_args(argv)
-    stack = Stack(args.model, args.rasa_port, args.actions_port)
+    stack = Stack(args.model, args.rasa_port, args.actions_port, handoff_port=args.handoff_port)
     stack.start(progress=True)
     print(
         f"\nThe Larkspur assistant is running:\n"
         f"  Rasa server (REST channel)  {stack.rasa_url}/webhooks/rest/webhook\n"
         f"  Rasa HTTP API               {stack.rasa_url}/status\n"
         f"  Action server               {stack.actions_url}/health\n"
+        f"  Demo store with the chat    {stack.handoff_url}/demo\n"
+        f"  Agents' console             {stack.handoff_url}/console\n"
+        f"  Handoff service API         {stack.handoff_url}/openapi.json\n"
         f"  Logs                        {stack.var_dir / 'log'}\n"
         f"Try:  curl -s {stack.rasa_url}/webhooks/rest/webhook "
         f'-d \'{{"sender": "me", "message": "how much is shipping?"}}\'\n'
+        f"Add an agent:  make agent NAME=ana   (then POST {stack.handoff_url}/agent/login)\n"
         f"Press Ctrl-C to stop.",
         flush=True,
     )

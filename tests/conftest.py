@@ -1,12 +1,15 @@
-"""Shared fixtures: the trained model that `make train` built for the current inputs."""
+"""Shared fixtures: the trained model, and the whole system running on free ports."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from actions.store import get_store, seed
 from bot.model_cache import model_path
+from bot.serve import Stack, free_port
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +19,23 @@ def trained_model() -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make train` (make test does) before pytest")
     return path
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Rasa, the action server and the handoff service, shared by the e2e and browser tests."""
+    var = tmp_path_factory.mktemp("var")
+    store_url = f"sqlite:///{var / 'store.db'}"
+    seed(get_store(store_url))
+    get_store(store_url).engine.dispose()
+    running = Stack(
+        trained_model,
+        free_port(),
+        free_port(),
+        var_dir=var,
+        store_url=store_url,
+        handoff_port=free_port(),
+    )
+    running.start()
+    yield running
+    running.stop()

@@ -1,0 +1,127 @@
+"""End to end through the gateway: the widget's socket, the console's socket, real Rasa.
+
+The customer talks only to the handoff service; it relays to Rasa while the bot owns the
+conversation, to the agent while a person does, and back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.serve import Stack
+from tests.e2e.test_handoff import call, signed_in_agent
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+Socket = aiohttp.ClientWebSocketResponse
+
+
+class Side:
+    """One socket, and the events it received that no one has asked for yet."""
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+        self.unread: list[dict[str, Any]] = []
+
+    async def wait_for(self, kind: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
+        """The first unread event of this type whose fields include ``match``."""
+        while True:
+            for event in self.unread:
+                if event["type"] == kind and all(event.get(k) == v for k, v in match.items()):
+                    self.unread.remove(event)
+                    return event
+            self.unread.append(await asyncio.wait_for(self.socket.receive_json(), timeout))
+
+    async def reply_to(self, text: str, client_id: str) -> list[dict[str, Any]]:
+        """Send a customer message; the bot's messages until it goes quiet for a moment."""
+        await self.socket.send_json({"type": "message", "text": text, "client_id": client_id})
+        await self.wait_for("message", client_id=client_id)
+        replies = [await self.wait_for("message", speaker="bot")]
+        while True:
+            try:
+                replies.append(await self.wait_for("message", timeout=1.5, speaker="bot"))
+            except asyncio.TimeoutError:
+                return replies
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def connect(http: aiohttp.ClientSession, stack: Stack, path: str, token: str) -> Side:
+    socket = await http.ws_connect(stack.handoff_url.replace("http", "ws") + path)
+    await socket.send_json({"type": "hello", "token": token})
+    side = Side(socket)
+    await side.wait_for("welcome")
+    return side
+
+
+def bot_events(stack: Stack, conversation_id: str) -> list[dict[str, Any]]:
+    import json
+    import urllib.request
+
+    url = f"{stack.rasa_url}/conversations/{conversation_id}/tracker"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return [e for e in json.loads(response.read())["events"] if e["event"] == "bot"]
+
+
+async def test_bot_person_bot_over_the_sockets(stack: Stack, http: aiohttp.ClientSession) -> None:
+    agent_token = signed_in_agent(stack, "gwen")
+    console = await connect(http, stack, "/ws/agent", agent_token)
+    status, session = call(stack, "POST", "/sessions", body={})
+    assert status == 201
+    conversation_id = session["conversation_id"]
+    widget = await connect(http, stack, "/ws/customer", session["token"])
+
+    [answer] = await widget.reply_to("how much is shipping?", "m1")
+    assert "$6.95" in answer["text"]
+    status_reply = await widget.reply_to("where is my order LS-117342", "m2")
+    assert any("shipped with UPS" in r["text"] for r in status_reply)
+    await widget.reply_to("I want to talk to a real person", "m3")
+    place = await widget.wait_for("queue")
+    assert place["position"] >= 1 and place["offline"] is False
+
+    new = await console.wait_for("handoff_new")
+    handoff_id = new["handoff"]["id"]
+    assert new["handoff"]["conversation_id"] == conversation_id
+    status, claimed = call(stack, "POST", f"/handoffs/{handoff_id}/claim", agent_token)
+    assert status == 200, claimed
+    assert (await widget.wait_for("agent_joined"))["name"] == "gwen"
+    bot_said = len(bot_events(stack, conversation_id))
+
+    await console.socket.send_json(
+        {"type": "message", "handoff_id": handoff_id, "text": "Hi, Gwen here.", "client_id": "a1"}
+    )
+    assert (await widget.wait_for("message", speaker="agent"))["text"] == "Hi, Gwen here."
+    for n in range(3):
+        await widget.socket.send_json(
+            {"type": "message", "text": f"detail {n}", "client_id": f"d{n}"}
+        )
+    got = [await console.wait_for("message", speaker="customer") for _ in range(3)]
+    assert [m["text"] for m in got] == ["detail 0", "detail 1", "detail 2"]
+    await asyncio.sleep(1)
+    assert len(bot_events(stack, conversation_id)) == bot_said  # the bot said nothing meanwhile
+
+    summary = "Gwen confirmed LS-117342 arrives on Thursday."
+    status, back = call(
+        stack, "POST", f"/handoffs/{handoff_id}/return", agent_token, {"summary": summary}
+    )
+    assert status == 200, back
+    await widget.wait_for("bot_resumed")
+    [faq] = await widget.reply_to("do you ship to Canada?", "m4")
+    assert "canada" in faq["text"].lower()
+    order = await widget.reply_to("where is my order?", "m5")
+    texts = " ".join(r["text"] for r in order)
+    assert "LS-117342" in texts and "order number" not in texts.lower()  # not asked again
+
+    status, history = call(stack, "GET", f"/conversations/{conversation_id}", session["token"])
+    seqs = [m["seq"] for m in history["messages"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    await widget.socket.close()
+    await console.socket.close()
