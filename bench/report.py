@@ -21,16 +21,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def write(name: str, command: str, sections: dict[str, str]) -> Path:
-    """Print the sections and write them to ``results/<name>.md``."""
+def write(name: str, command: str, sections: dict[str, str], folder: Path = RESULTS) -> Path:
+    """Print the sections and write them to ``<folder>/<name>.md`` (``results/`` unless told)."""
     body = "\n\n".join(f"## {title}\n\n{text}" for title, text in sections.items())
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     header = (
         f"# {name}\n\nProduced by `{command}` on {stamp} "
         f"({platform.machine()}, Python {platform.python_version()}).\n\n"
     )
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.md"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.md"
     path.write_text(header + body + "\n")
     print(header + body)
     print(f"\nWritten to {path}")
