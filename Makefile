@@ -9,13 +9,15 @@ LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-12)
 INSTALLED := $(VENV)/.installed-$(LOCK_HASH)
 SPACY_MODEL := models/spacy/en_larkspur/meta.json
 STORE_DB := var/store.db
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
 RASA_DATA := data/nlu data/faq data/dialogue
 export TF_CPP_MIN_LOG_LEVEL := 2
 # Nothing leaves this machine: no usage telemetry, no error reports to Rasa's servers.
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed test lint format lock bench-nlu bench-kb bench-escalation clean
+.PHONY: help install run shell train validate seed agent test screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,7 +52,11 @@ $(STORE_DB): actions/store.py | $(INSTALLED)
 seed: $(INSTALLED) ## (Re)load the demo orders into the store database
 	$(BIN)/python -m actions.store seed
 
-run: train $(STORE_DB) ## Set up if needed, then start the Rasa and action servers
+agent: $(INSTALLED) ## Add a support agent: make agent NAME=ana [CAPACITY=3] (asks for a password)
+	@test -n "$(NAME)" || { echo "usage: make agent NAME=ana [CAPACITY=3]" >&2; exit 2; }
+	$(BIN)/python -m handoff add-agent "$(NAME)" --capacity $(or $(CAPACITY),3)
+
+run: train $(STORE_DB) ## Set up if needed, then start Rasa, the action server and the handoff service
 	$(BIN)/python -m bot.serve --model $$($(BIN)/python -m bot.model_cache)
 
 shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the action server)
@@ -58,8 +64,21 @@ shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the 
 	pid=$$!; trap "kill $$pid" EXIT; \
 	$(BIN)/rasa shell --model $$($(BIN)/python -m bot.model_cache) --endpoints endpoints.yml
 
-test: lint train validate ## Run every check: data validation, NLU quality, stories, actions, end to end
+test: lint train validate $(CHROMIUM) $(AXE) ## Run every check: data, NLU quality, stories, actions, service, end to end, browser
 	$(BIN)/python -m pytest
+
+screenshots: train $(CHROMIUM) $(AXE) ## Retake the README's screenshots (docs/screenshots) with the browser tests
+	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser -q
+
+# The browser tests drive Debian's Chromium (never a downloaded browser) and inject axe-core.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium package for the browser tests …"
+	@command -v apt-get >/dev/null || { echo "Install Chromium and set CHROMIUM=/path/to/chromium" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 lint: $(INSTALLED) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
@@ -86,3 +105,6 @@ clean: ## Remove trained models, databases and logs (keeps .venv)
 
 bench-escalation: train ## Escalation precision/recall per trigger, threshold sweep, score vs VADER (writes results/)
 	$(BIN)/python -m bench.escalation
+
+bench-relay: $(INSTALLED) ## Live sockets: 500 customers, 50 agents, 30 s; latency, loss, memory (writes results/)
+	$(BIN)/python -m bench.relay

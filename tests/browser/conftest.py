@@ -1,0 +1,74 @@
+"""Debian's Chromium driven by Playwright, against the real servers (the ``stack`` fixture).
+
+No browser is downloaded: `make test` installs Debian's ``chromium`` package when it is
+missing, and Playwright launches ``/usr/bin/chromium``. axe-core comes from the npm
+registry (``package.json``; `make test` runs ``npm ci``) and is injected into pages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+
+from bot.serve import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# Flags a headless Chromium needs on this machine: root, no GPU, and no calls home
+# (the network is closed, and Chromium would retry them).
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# `make screenshots` points this at docs/screenshots; a plain test run leaves those alone.
+SCREENSHOTS = ROOT / os.environ.get("SCREENSHOTS", "var/screenshots")
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+# Per module: Playwright's sync API keeps an event loop running while it is open, and the
+# async tests that run after the browser tests need the thread's loop free.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies, no storage) per test; dialogs fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    dialogs: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    opened.on("dialog", refuse)
+    yield opened
+    context.close()
+    assert dialogs == [], f"a dialog opened: {dialogs}"
+
+
+def axe_violations(page: Page, selector: str | None = None) -> list[dict[str, Any]]:
+    """Serious and critical accessibility violations axe-core finds on the page."""
+    page.evaluate(AXE.read_text())  # through DevTools, so the page's CSP does not block it
+    context = f"document.querySelector({selector!r})" if selector else "document"
+    results = page.evaluate(f"async () => await axe.run({context})")
+    return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
