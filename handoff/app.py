@@ -15,7 +15,7 @@ from handoff.db import make_engine, migrate
 from handoff.errors import Handler, error_middleware
 from handoff.gateway import agent_socket, customer_socket
 from handoff.hub import Hub, Relay
-from handoff.live import announce_messages
+from handoff.live import announce_messages, answer_unanswered
 from handoff.pages import add_pages, cors, security_headers
 from handoff.routes import add_routes
 from handoff.settings import Settings
@@ -63,7 +63,9 @@ async def http_client(app: web.Application) -> AsyncIterator[None]:
 
 
 async def relay(app: web.Application) -> AsyncIterator[None]:
-    """On the way out, let the bot finish the replies it is writing (briefly)."""
+    """On the way in, answer what a killed service left unanswered; on the way out, let
+    the bot finish the replies it is writing (briefly)."""
+    await answer_unanswered(app)
     yield
     if app[RELAY].tasks:
         await asyncio.wait(app[RELAY].tasks, timeout=5)

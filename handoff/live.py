@@ -13,6 +13,7 @@ in sequence order, so a dropped event loses nothing.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -31,6 +32,9 @@ UNAVAILABLE = (
     "person from our support team."
 )
 ASK_FOR_PERSON = {"title": "Talk to a person", "payload": "/request_human"}
+# At start-up the bot is asked again about customer messages this recent that a stopped
+# service never stored an answer to; older ones would surprise the customer.
+RESUME_WINDOW = dt.timedelta(minutes=15)
 
 
 def announce_messages(hub: Hub) -> Any:
@@ -100,6 +104,19 @@ async def customer_message(
             _answer(app, conversation_id, message["seq"], text), f"answer:{conversation_id}"
         )
     return message
+
+
+async def answer_unanswered(app: web.Application) -> int:
+    """At start-up: ask the bot about the customer messages a killed service stored but
+    never answered; how many. (Rasa sees a message twice if the service died after Rasa
+    answered but before the replies were stored.)"""
+    store = app[STORE]
+    waiting = await store.unanswered(store.clock() - RESUME_WINDOW)
+    for conversation_id, seq, text in waiting:
+        app[RELAY].start(_answer(app, conversation_id, seq, text), f"answer:{conversation_id}")
+    if waiting:
+        logger.info("asking the bot again about %d unanswered customer messages", len(waiting))
+    return len(waiting)
 
 
 async def _answer(app: web.Application, conversation_id: str, seq: int, text: str) -> None:

@@ -719,6 +719,31 @@ class Store:
             )
             return [message_dict(r) for r in (await connection.execute(query)).all()]
 
+    async def unanswered(self, since: dt.datetime) -> list[tuple[str, int, str]]:
+        """``(conversation_id, seq, text)`` for each conversation whose latest message,
+        stored since ``since``, is the customer's: nobody has answered it yet."""
+        latest = (
+            select(messages.c.conversation_id, func.max(messages.c.seq).label("seq"))
+            .where(messages.c.created_at >= since)
+            .group_by(messages.c.conversation_id)
+            .subquery()
+        )
+        query = (
+            select(messages.c.conversation_id, messages.c.seq, messages.c.text)
+            .join(
+                latest,
+                and_(
+                    messages.c.conversation_id == latest.c.conversation_id,
+                    messages.c.seq == latest.c.seq,
+                ),
+            )
+            .where(messages.c.speaker == "customer")
+            .order_by(messages.c.created_at)
+        )
+        async with self.read() as connection:
+            rows = (await connection.execute(query)).all()
+        return [(r.conversation_id, r.seq, r.text) for r in rows]
+
     # --- what an agent sees about one handoff --------------------------------------
 
     async def detail(self, handoff_id: int) -> dict[str, Any]:

@@ -7,6 +7,7 @@ what a customer hears when the assistant is unreachable.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -17,7 +18,8 @@ from aiohttp.test_utils import TestClient
 
 from handoff.hub import LAGGING, Hub
 from handoff.settings import Settings
-from tests.handoff.conftest import Api, record, start
+from handoff.state import STORE
+from tests.handoff.conftest import START, Api, controlled, record, start
 
 Socket = aiohttp.ClientWebSocketResponse
 
@@ -231,3 +233,22 @@ def test_a_reader_that_falls_behind_is_cut_off_not_buffered() -> None:
         assert slow.queue.qsize() == 4  # three events, then the one that says "resync"
         assert [slow.queue.get_nowait() for _ in range(4)][-1] is LAGGING
     assert hub.listeners("conversation:x") == 0
+
+
+async def test_only_recent_customer_messages_nobody_answered_are_asked_again(
+    api: Api, client: TestClient
+) -> None:
+    store, clock = client.app[STORE], controlled(client)
+    stale, answered, waiting, twice = [(await api.session())[0] for _ in range(4)]
+    clock.later(START, -20)
+    await store.customer_message(stale, "anyone?", "s1")  # before the window
+    clock.later(START, 0)
+    await store.customer_message(answered, "hello", "a1")
+    await store.say(answered, "bot", "Hi! How can I help?")
+    await store.customer_message(waiting, "how much is shipping?", "w1")
+    clock.later(START, 1)
+    await store.customer_message(twice, "my order", "t1")
+    await store.customer_message(twice, "is late", "t2")
+
+    found = await store.unanswered(START - dt.timedelta(minutes=15))
+    assert found == [(waiting, 1, "how much is shipping?"), (twice, 2, "is late")]
