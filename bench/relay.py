@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ class Options:
     interval: float = 2.0
     grace: float = 5.0
     database_url: str = ""  # empty: SQLite in a temporary folder
+    name: str = "relay"  # results/<name>.md
 
     def command(self) -> str:
         """The command line that reproduces this run."""
@@ -84,6 +86,8 @@ class Options:
         ]
         if self.database_url:
             words.append(f"--database-url {safe_url(self.database_url)}")
+        if self.name != Options.name:
+            words.append(f"--name {self.name}")
         return "python -m bench.relay " + " ".join(words)
 
     def seats(self) -> list[int]:
@@ -707,13 +711,13 @@ def cpu_model() -> str:
 
 
 def write_results(outcome: Outcome, folder: Path = RESULTS) -> Path:
-    """Print the tables and write them to ``<folder>/relay.md``."""
+    """Print the tables and write them to ``<folder>/<name>.md`` (``relay.md``)."""
     sections = {
         "Setup": setup_text(outcome),
         "Latency": latency_table(outcome),
         "Delivery": delivery_table(outcome),
     }
-    return write("relay", outcome.options.command(), sections, folder)
+    return write(outcome.options.name, outcome.options.command(), sections, folder)
 
 
 def parse(argv: list[str]) -> Options:
@@ -733,7 +737,14 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument(
         "--database-url", default="", help="PostgreSQL URL (default: SQLite in a temp folder)"
     )
+    parser.add_argument(
+        "--name",
+        default=d.name,
+        help="write results/<name>.md (default %(default)s), e.g. to keep a lighter run beside it",
+    )
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", args.name):
+        parser.error("--name: lower-case letters, digits, - and _ only")
     if args.customers < 1 or args.agents < 1 or args.agents > args.customers:
         parser.error("need at least one customer per agent")
     return Options(**vars(args))
