@@ -99,7 +99,7 @@ async def customer_message(
     """Store a customer's message; unless a person owns the chat, let the bot answer it."""
     store = app[STORE]
     message = await store.customer_message(conversation_id, text, client_id)
-    if not message["duplicate"]:
+    if message.pop("bot_answers", False):  # checked again in turn: the bot may hand over
         app[RELAY].start(
             _answer(app, conversation_id, message["seq"], text), f"answer:{conversation_id}"
         )

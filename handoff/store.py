@@ -618,11 +618,19 @@ class Store:
     async def customer_message(
         self, conversation_id: str, text: str, client_id: str | None
     ) -> dict[str, Any]:
-        """Store a customer's message once per client id: a resend returns the first copy."""
+        """Store a customer's message once per client id: a resend returns the first copy.
+
+        A new message also says whether the bot should answer it (``bot_answers``: no
+        handoff is open), read in the same transaction.
+        """
         async with self.write() as connection:
-            return await self._add_message(
+            message = await self._add_message(
                 connection, conversation_id, "customer", text, client_id=client_id
             )
+            if not message["duplicate"]:
+                open_now = await self._open_handoff(connection, conversation_id)
+                message["bot_answers"] = open_now is None
+            return message
 
     async def _add_message(
         self,
