@@ -966,6 +966,61 @@
     }
   }
 
+  /** Colleagues signed in and taking chats first; those without a free seat can't be picked. */
+  async function openPass() {
+    const select = $('pass-to');
+    let agents = [];
+    try {
+      agents = (await api('GET', '/agents')).agents;
+    } catch (error) {
+      status(error.message);
+      return;
+    }
+    const others = agents
+      .filter((agent) => agent.id !== state.agent.id)
+      .map((agent) => ({ ...agent, ready: agent.available && agent.signed_in }))
+      .sort((a, b) => Number(b.ready) - Number(a.ready) || a.name.localeCompare(b.name));
+    select.replaceChildren(
+      el('option', { value: '' }, 'Back to the queue (the next free agent)'),
+      ...others.map((agent) => {
+        const full = agent.holding >= agent.capacity;
+        const where = agent.ready ? 'available' : agent.signed_in ? 'away' : 'signed out';
+        const load = `${agent.holding} of ${agent.capacity} chats`;
+        return el(
+          'option',
+          { value: String(agent.id), disabled: full },
+          `${agent.name} (${where}, ${load}${full ? ', full' : ''})`,
+        );
+      }),
+    );
+    $('pass-form').hidden = false;
+    $('close-bar').hidden = true;
+    select.focus();
+  }
+
+  function cancelPass() {
+    $('pass-form').hidden = true;
+    $('close-bar').hidden = false;
+    $('pass-open').focus();
+  }
+
+  async function passOn(event) {
+    event.preventDefault();
+    const conversation = state.conversations.get(state.activeId);
+    if (!conversation) return;
+    const choice = $('pass-to').selectedOptions[0];
+    const agentId = choice && choice.value ? Number(choice.value) : null;
+    const name = agentId === null ? '' : choice.textContent.split(' (')[0];
+    try {
+      const body = agentId === null ? {} : { agent_id: agentId };
+      await api('POST', `/handoffs/${conversation.handoffId}/reassign`, body);
+      $('pass-form').hidden = true;
+      await closed(conversation, name ? `Passed to ${name}.` : 'Back in the queue for the next free agent.');
+    } catch (error) {
+      status(error.message);
+    }
+  }
+
   async function closed(conversation, message) {
     conversation.mine = false;
     conversation.closed = true;
@@ -1075,6 +1130,7 @@
     $('reply-form').hidden = !conversation.mine;
     $('close-bar').hidden = !conversation.mine;
     $('return-form').hidden = true;
+    $('pass-form').hidden = true;
     $('closed-bar').hidden = !conversation.closed;
     $('note-form').hidden = false;
     if (detail.state === 'abandoned') status('The customer left the chat.');
@@ -1514,6 +1570,9 @@
     $('return-open').addEventListener('click', openReturn);
     $('return-cancel').addEventListener('click', cancelReturn);
     $('return-form').addEventListener('submit', returnToBot);
+    $('pass-open').addEventListener('click', openPass);
+    $('pass-cancel').addEventListener('click', cancelPass);
+    $('pass-form').addEventListener('submit', passOn);
     $('dismiss').addEventListener('click', dismiss);
     $('note-form').addEventListener('submit', addNote);
     $('report-days').addEventListener('change', loadReports);

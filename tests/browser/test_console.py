@@ -114,22 +114,23 @@ def customers(browser: Browser, stack: Stack) -> Iterator[Callable[[str], Custom
 
 
 @pytest.fixture
-def sign_in(page: Page, stack: Stack) -> Iterator[Callable[[str], str]]:
-    """Sign an agent in through the login form: their token, as the console keeps it.
+def sign_in(page: Page, stack: Stack) -> Iterator[Callable[..., str]]:
+    """Sign an agent in through the login form (on ``page`` unless told): their token, as
+    the console keeps it.
 
     The tokens end with the test, so the stack's later tests do not find these agents
     available (an agent counts as available only while signed in).
     """
     tokens: list[str] = []
 
-    def sign_in_as(name: str) -> str:
-        page.goto(f"{stack.handoff_url}/console")
-        page.get_by_label("Name", exact=True).fill(name)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.locator("#agent-name")).to_have_text(name)
-        expect(page.locator("#live")).to_have_text("Live", timeout=LIVE_MS)
-        tokens.append(str(page.evaluate("sessionStorage.getItem('larkspur.console.token')")))
+    def sign_in_as(name: str, on: Page = page) -> str:
+        on.goto(f"{stack.handoff_url}/console")
+        on.get_by_label("Name", exact=True).fill(name)
+        on.get_by_label("Password", exact=True).fill(PASSWORD)
+        on.get_by_role("button", name="Sign in").click()
+        expect(on.locator("#agent-name")).to_have_text(name)
+        expect(on.locator("#live")).to_have_text("Live", timeout=LIVE_MS)
+        tokens.append(str(on.evaluate("sessionStorage.getItem('larkspur.console.token')")))
         return tokens[-1]
 
     yield sign_in_as
@@ -181,7 +182,7 @@ def assert_accessible(page: Page) -> None:
 
 
 def test_login_refuses_a_wrong_password_and_a_dead_session_returns_to_it(
-    stack: Stack, page: Page, sign_in: Callable[[str], str]
+    stack: Stack, page: Page, sign_in: Callable[..., str]
 ) -> None:
     name = unique("lena")
     add_agent(stack, name)
@@ -215,7 +216,7 @@ def test_login_refuses_a_wrong_password_and_a_dead_session_returns_to_it(
 
 
 def test_an_agent_takes_a_chat_live_and_returns_it_to_the_bot(
-    stack: Stack, page: Page, sign_in: Callable[[str], str], customers: Callable[[str], Customer]
+    stack: Stack, page: Page, sign_in: Callable[..., str], customers: Callable[[str], Customer]
 ) -> None:
     name, ref = unique("ana"), unique("shopper")
     add_agent(stack, name)
@@ -305,7 +306,7 @@ def test_an_agent_takes_a_chat_live_and_returns_it_to_the_bot(
 
 
 def test_markup_typed_by_a_customer_or_an_agent_stays_text(
-    stack: Stack, page: Page, sign_in: Callable[[str], str], customers: Callable[[str], Customer]
+    stack: Stack, page: Page, sign_in: Callable[..., str], customers: Callable[[str], Customer]
 ) -> None:
     name = unique("omar")
     add_agent(stack, name)
@@ -347,7 +348,7 @@ def test_markup_typed_by_a_customer_or_an_agent_stays_text(
 
 
 def test_only_the_bots_web_links_become_links(
-    stack: Stack, page: Page, sign_in: Callable[[str], str]
+    stack: Stack, page: Page, sign_in: Callable[..., str]
 ) -> None:
     session = call(stack, "POST", "/sessions", body={})[1]
     conversation_id = session["conversation_id"]
@@ -426,7 +427,7 @@ def on_page(page: Page) -> dict[str, str]:
 
 
 def test_reports_show_the_services_own_figures(
-    stack: Stack, page: Page, sign_in: Callable[[str], str]
+    stack: Stack, page: Page, sign_in: Callable[..., str]
 ) -> None:
     name = unique("rhea")
     add_agent(stack, name)
@@ -460,3 +461,57 @@ def test_reports_show_the_services_own_figures(
     page.get_by_label("Period").select_option("7")
     expect(page.locator("#report-status")).to_have_text("Figures for the last 7 days.")
     assert on_page(page) == shown(call(stack, "GET", "/reports?days=7", token)[1])
+
+
+def test_an_agent_passes_a_chat_to_a_colleague(
+    stack: Stack,
+    browser: Browser,
+    page: Page,
+    sign_in: Callable[..., str],
+    customers: Callable[[str], Customer],
+) -> None:
+    ana, ben = unique("ana"), unique("ben")
+    add_agent(stack, ana)
+    add_agent(stack, ben)
+    colleague = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        ben_page = colleague.new_page()
+        ben_token = sign_in(ben, ben_page)
+        go_available(ben_page, stack, ben_token)
+        ben_id = call(stack, "GET", "/agent/me", ben_token)[1]["id"]
+        ana_token = sign_in(ana)
+        go_available(page, stack, ana_token)
+
+        customer = customers(unique("shopper"))
+        escalate(customer)
+        item = page.locator(f'#queue-list li[data-conversation="{customer.conversation_id}"]')
+        item.get_by_role("button", name="View").click(timeout=RASA_MS)
+        page.get_by_role("button", name="Claim this chat").click()
+        expect(page.locator("#conversation-state")).to_have_text("With an agent")
+        handoff_id = int(page.locator("#conversation-body").get_attribute("data-handoff") or 0)
+
+        page.get_by_role("button", name="Pass on").click()
+        choice = page.get_by_label("Pass this chat to")
+        expect(choice).to_be_focused()
+        expect(choice.locator(f'option[value="{ben_id}"]')).to_have_text(
+            f"{ben} (available, 0 of 2 chats)"
+        )
+        assert_accessible(page)  # with the form open
+        choice.select_option(str(ben_id))
+        page.get_by_role("button", name="Pass on").click()
+        expect(page.locator("#conversation-status")).to_have_text(f"Passed to {ben}.")
+        expect(page.get_by_label("Reply to the customer")).to_be_hidden()
+
+        assert call(stack, "GET", f"/handoffs/{handoff_id}", ben_token)[1]["agent_id"] == ben_id
+        told = customer.wait_for("message", speaker="system", text=f"{ben} took over the chat.")
+        expect(ben_page.locator("#announcer")).to_have_text("A chat was passed to you.")
+        ben_page.locator("#mine-list").get_by_role("button").click()
+        customer.send("hello, anyone there?")
+        said = ben_page.locator("#transcript .from-customer .text")
+        expect(said.last).to_have_text("hello, anyone there?", timeout=LIVE_MS)
+        ben_page.get_by_label("Reply to the customer").fill("Ben here, I have your chat.")
+        ben_page.get_by_label("Reply to the customer").press("Enter")
+        answer = customer.wait_for("message", after=told["seq"], speaker="agent")
+        assert answer["text"] == "Ben here, I have your chat."
+    finally:
+        colleague.close()

@@ -168,6 +168,23 @@ async def test_reassign_to_a_colleague_or_back_to_the_queue(api: Api) -> None:
     assert [e["id"] for e in queue] == [hid]
 
 
+async def test_the_agent_list_shows_who_can_take_a_chat(api: Api) -> None:
+    hid = (await api.escalate())["handoff_id"]
+    ana, ben = await api.agent("ana", capacity=2), await api.agent("ben")
+    await api.agent("cy", available=False)
+    await api.call("POST", f"/handoffs/{hid}/claim", ana, status=200)
+    await api.call("POST", "/agent/logout", ben, {}, 200)
+    listed = (await api.call("GET", "/agents", ana, status=200))["agents"]
+    seen = {
+        a["name"]: (a["available"], a["signed_in"], a["holding"], a["capacity"]) for a in listed
+    }
+    assert seen == {
+        "ana": (True, True, 1, 2),
+        "ben": (True, False, 0, 3),
+        "cy": (False, True, 0, 3),
+    }
+
+
 async def test_nobody_online_means_an_honest_answer_and_an_offline_ticket(api: Api) -> None:
     conversation_id, token = await api.session()
     handoff = await api.escalate(record(conversation_id))
