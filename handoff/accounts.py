@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from handoff.auth import digest, hash_password, new_token, password_matches
 from handoff.errors import Conflict, NotFound, Unauthorized
-from handoff.models import agent_tokens, agents, canned_responses, csat, handoffs
+from handoff.models import agent_tokens, agents, canned_responses, csat
 from handoff.redact import redact
-from handoff.store import Store, iso
+from handoff.store import Store, chats_held, iso, signed_in
 
 # Verifying against this when the name is unknown makes both failures take as long.
 _DECOY_HASH = hash_password("not a password anyone has")
@@ -111,18 +111,11 @@ class Accounts:
     async def agent_list(self) -> list[dict[str, Any]]:
         """Every agent, with how many chats they hold and whether they are signed in now
         (``available`` means "taking chats" only while they are)."""
-        holding = (
-            select(func.count())
-            .where(handoffs.c.agent_id == agents.c.id, handoffs.c.state == "assigned")
-            .scalar_subquery()
+        query = select(
+            agents,
+            chats_held().label("holding"),
+            signed_in(self.store.clock()).label("signed_in"),
         )
-        signed_in = (
-            select(agent_tokens.c.agent_id)
-            .where(agent_tokens.c.agent_id == agents.c.id)
-            .where(agent_tokens.c.expires_at > self.store.clock())
-            .exists()
-        )
-        query = select(agents, holding.label("holding"), signed_in.label("signed_in"))
         async with self.store.read() as connection:
             rows = (await connection.execute(query.order_by(agents.c.name))).all()
         return [

@@ -373,19 +373,8 @@ class Store:
 
     async def _available_agents(self, connection: AsyncConnection) -> list[Row]:
         """Agents marked available who hold an unexpired token, with their open chats."""
-        active = (
-            select(func.count())
-            .where(handoffs.c.agent_id == agents.c.id, handoffs.c.state == "assigned")
-            .scalar_subquery()
-        )
-        signed_in = (
-            select(agent_tokens.c.agent_id)
-            .where(agent_tokens.c.agent_id == agents.c.id)
-            .where(agent_tokens.c.expires_at > self.clock())
-            .exists()
-        )
-        query = select(agents.c.id, agents.c.capacity, active.label("active")).where(
-            agents.c.available.is_(True), signed_in
+        query = select(agents.c.id, agents.c.capacity, chats_held().label("active")).where(
+            agents.c.available.is_(True), signed_in(self.clock())
         )
         return list((await connection.execute(query)).all())
 
@@ -883,6 +872,24 @@ class Store:
             }
             for r in rows
         ]
+
+
+def chats_held() -> Any:
+    """Per row of ``agents``: how many chats the agent holds now."""
+    return (
+        select(func.count())
+        .where(handoffs.c.agent_id == agents.c.id, handoffs.c.state == "assigned")
+        .scalar_subquery()
+    )
+
+
+def signed_in(now: dt.datetime) -> Any:
+    """Per row of ``agents``: whether the agent holds a token that has not expired."""
+    return (
+        select(agent_tokens.c.agent_id)
+        .where(agent_tokens.c.agent_id == agents.c.id, agent_tokens.c.expires_at > now)
+        .exists()
+    )
 
 
 def wait_s(position: int, available: list[Row], handle_s: float) -> int:

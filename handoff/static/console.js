@@ -988,7 +988,7 @@
         const load = `${agent.holding} of ${agent.capacity} chats`;
         return el(
           'option',
-          { value: String(agent.id), disabled: full },
+          { value: String(agent.id), disabled: full, 'data-name': agent.name },
           `${agent.name} (${where}, ${load}${full ? ', full' : ''})`,
         );
       }),
@@ -1010,7 +1010,7 @@
     if (!conversation) return;
     const choice = $('pass-to').selectedOptions[0];
     const agentId = choice && choice.value ? Number(choice.value) : null;
-    const name = agentId === null ? '' : choice.textContent.split(' (')[0];
+    const name = agentId === null ? '' : choice.dataset.name;
     try {
       const body = agentId === null ? {} : { agent_id: agentId };
       await api('POST', `/handoffs/${conversation.handoffId}/reassign`, body);
