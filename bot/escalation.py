@@ -16,14 +16,16 @@ from typing import Any
 
 import yaml
 
-SETTINGS_FILE = Path("escalation.yml")
+from contracts.triggers import (  # noqa: F401 - re-exported for the policy and the benches
+    EXPLICIT,
+    LOW_CONFIDENCE,
+    NEGATIVE_TREND,
+    SENSITIVE,
+    STRONG_NEGATIVE,
+    TRIGGERS,
+)
 
-EXPLICIT = "explicit_request"
-SENSITIVE = "sensitive_topic"
-STRONG_NEGATIVE = "strong_negative"
-NEGATIVE_TREND = "negative_trend"
-LOW_CONFIDENCE = "low_confidence"
-TRIGGERS = (EXPLICIT, SENSITIVE, STRONG_NEGATIVE, NEGATIVE_TREND, LOW_CONFIDENCE)
+SETTINGS_FILE = Path("escalation.yml")
 
 
 @dataclass(frozen=True)

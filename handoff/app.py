@@ -15,12 +15,13 @@ from handoff.db import make_engine, migrate
 from handoff.errors import Handler, error_middleware
 from handoff.gateway import agent_socket, customer_socket
 from handoff.hub import Hub, Relay
-from handoff.live import announce_messages, answer_unanswered
+from handoff.live import announce_messages
 from handoff.pages import add_pages, cors, security_headers
 from handoff.routes import add_routes
 from handoff.settings import Settings
 from handoff.state import ACCOUNTS, ENGINE, HTTP, HUB, LIMITS, RELAY, RESPONSES, SETTINGS, STORE
 from handoff.store import Store
+from handoff.usecases import answer_unanswered
 
 
 def create_app(settings: Settings) -> web.Application:

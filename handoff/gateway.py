@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from handoff import live
+from handoff import live, usecases
 from handoff.errors import ApiError, Forbidden
 from handoff.hub import AGENTS, LAGGING, Event, Subscription, agent_channel, conversation_channel
 from handoff.state import ACCOUNTS, HUB, LIMITS, SETTINGS, STORE
@@ -35,8 +35,7 @@ def check_origin(request: web.Request) -> None:
     if origin is None:
         return  # not a browser: no cross-site risk
     own = f"{request.scheme}://{request.host}"
-    allowed = {o.strip().rstrip("/") for o in request.app[SETTINGS].allowed_origins.split(",")}
-    if origin.rstrip("/") != own and origin.rstrip("/") not in allowed and "*" not in allowed:
+    if origin.rstrip("/") != own and not request.app[SETTINGS].embeds(origin):
         raise Forbidden("origin_not_allowed", f"Connections from {origin} are not allowed.")
 
 
@@ -231,7 +230,7 @@ async def customer_frame(
                 )
             )
         else:
-            stored = await live.customer_message(app, conversation_id, text, client_id)
+            stored = await usecases.customer_message(app, conversation_id, text, client_id)
             await outbox.send({"type": "ack", "client_id": client_id, "seq": stored["seq"]})
     else:
         await outbox.send(error("unknown_type", f"Unknown frame type {kind!r}."))

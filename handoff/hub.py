@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,31 @@ class Relay:
     the tasks still answering are awaited when the service stops."""
 
     def __init__(self) -> None:
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # One lock per conversation with a message in flight, and how many hold or await it:
+        # a conversation's lock is forgotten when its last user leaves, so the map stays
+        # as small as the number of conversations talking to the bot right now.
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.queue_pending = False  # a queue recomputation is scheduled
 
-    def lock(self, conversation_id: str) -> asyncio.Lock:
-        return self._locks[conversation_id]
+    @asynccontextmanager
+    async def lock(self, conversation_id: str) -> AsyncIterator[None]:
+        """This conversation's turn at the bot: one message at a time, in order."""
+        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
+        self._locks[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[conversation_id]
+            if users == 1:
+                del self._locks[conversation_id]
+            else:
+                self._locks[conversation_id] = (lock, users - 1)
+
+    def locks_held(self) -> int:
+        """Conversations with a message at the bot or waiting for it."""
+        return len(self._locks)
 
     def start(self, work: Any, name: str) -> None:
         task = asyncio.get_running_loop().create_task(work, name=name)

@@ -62,8 +62,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 def embedding_origin(request: web.Request) -> str | None:
     """The request's Origin, if it is a store allowed to embed the widget."""
     origin = request.headers.get("Origin", "").rstrip("/")
-    allowed = {o.strip().rstrip("/") for o in request.app[SETTINGS].allowed_origins.split(",")}
-    if origin and (origin in allowed or "*" in allowed):
+    if origin and request.app[SETTINGS].embeds(origin):
         return origin
     return None
 

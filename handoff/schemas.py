@@ -6,6 +6,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from contracts.triggers import TRIGGERS
 from handoff.errors import BadRequest
 
 Schema = dict[str, Any]
@@ -51,7 +52,7 @@ HANDOFF = {
         "reason": {
             "type": "object",
             "properties": {
-                "trigger": text(40),
+                "trigger": {"type": "string", "enum": list(TRIGGERS)},
                 "value": SCALAR,
                 "threshold": SCALAR,
                 "turn": {"type": "integer", "minimum": 0},

@@ -47,6 +47,11 @@ class Settings:
     def __post_init__(self) -> None:
         self.hours  # noqa: B018 - a bad schedule fails at start-up, not at the first handoff
 
+    def embeds(self, origin: str) -> bool:
+        """Whether pages from ``origin`` may embed the widget (sockets and customer routes)."""
+        allowed = {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
+        return origin.rstrip("/") in allowed or "*" in allowed
+
     @property
     def hours(self) -> BusinessHours:
         return BusinessHours.parse(self.business_hours, self.business_timezone)

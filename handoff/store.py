@@ -21,11 +21,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts import triggers
 from handoff.auth import digest, new_token
 from handoff.errors import Conflict, Forbidden, NotFound
 from handoff.models import (
@@ -43,20 +44,27 @@ from handoff.settings import Settings
 
 # Strong anger and sensitive topics first; a plain request next; not understood last.
 PRIORITY = {
-    "sensitive_topic": 3,
-    "strong_negative": 3,
-    "negative_trend": 2,
-    "explicit_request": 2,
-    "low_confidence": 1,
+    triggers.SENSITIVE: 3,
+    triggers.STRONG_NEGATIVE: 3,
+    triggers.NEGATIVE_TREND: 2,
+    triggers.EXPLICIT: 2,
+    triggers.LOW_CONFIDENCE: 1,
 }
 WAITING = ("queued", "offline")
+# The order agents take waiting handoffs in: live customers before offline tickets, then
+# by rank (creation time moved earlier by priority), then first come first served.
+WAITING_ORDER = (
+    case((handoffs.c.state == "offline", 1), else_=0),
+    handoffs.c.rank_at,
+    handoffs.c.id,
+)
 OPEN = ("queued", "assigned", "offline")
 REASON_TEXT = {
-    "explicit_request": "the customer asked for a person",
-    "sensitive_topic": "a topic that always goes to a person",
-    "strong_negative": "the customer sounded very upset",
-    "negative_trend": "the customer stayed unhappy",
-    "low_confidence": "the assistant did not understand",
+    triggers.EXPLICIT: "the customer asked for a person",
+    triggers.SENSITIVE: "a topic that always goes to a person",
+    triggers.STRONG_NEGATIVE: "the customer sounded very upset",
+    triggers.NEGATIVE_TREND: "the customer stayed unhappy",
+    triggers.LOW_CONFIDENCE: "the assistant did not understand",
 }
 
 
@@ -210,7 +218,7 @@ class Store:
                 await self._import_transcript(connection, conversation_id, record)
             else:  # the gateway stored the chat already: add what the bot knew of each turn
                 await self._annotate(connection, conversation_id, record.get("score_trail", []))
-            why = REASON_TEXT.get(record["reason"]["trigger"], "escalated")
+            why = REASON_TEXT[record["reason"]["trigger"]]
             text = f"Handed to the support team: {why}."
             await self._add_message(connection, conversation_id, "system", text)
             await self._audit(connection, handoff_id, "service", "created", None, "queued")
@@ -218,7 +226,7 @@ class Store:
 
     async def _insert_handoff(self, connection: AsyncConnection, record: dict[str, Any]) -> int:
         now, trigger = self.clock(), record["reason"]["trigger"]
-        priority = PRIORITY.get(trigger, 1)
+        priority = PRIORITY[trigger]  # the schema admits only known triggers
         result = await connection.execute(
             handoffs.insert().values(
                 idempotency_key=record["idempotency_key"],
@@ -325,44 +333,22 @@ class Store:
         async with self.read() as connection:
             rows = (
                 await connection.execute(
-                    select(handoffs)
-                    .where(handoffs.c.state.in_(WAITING))
-                    .order_by(handoffs.c.state.desc(), handoffs.c.rank_at, handoffs.c.id)
+                    select(handoffs).where(handoffs.c.state.in_(WAITING)).order_by(*WAITING_ORDER)
                 )
             ).all()
-        now, position = self.clock(), 0
-        entries = []
-        for row in rows:
-            position += row.state == "queued"
-            entries.append(
-                {
-                    **queue_entry(row, now),
-                    "position": position if row.state == "queued" else None,
-                }
-            )
-        return entries
+        now = self.clock()
+        return [
+            {**queue_entry(row, now), "position": position}
+            for row, position in zip(rows, positions(rows), strict=True)
+        ]
 
     async def estimate(self, handoff_id: int) -> Estimate:
-        """Position and expected wait for a handoff, recomputed from the current state."""
-        async with self.read() as connection:
-            row = await self._handoff(connection, handoff_id)
-            if row.state not in WAITING:
-                return Estimate(None, None, None)
-            offline = await self._offline_reason(connection)
-            if row.state == "offline":
-                return Estimate(None, None, offline)
-            ahead = (
-                await connection.execute(
-                    select(func.count()).where(
-                        handoffs.c.state == "queued",
-                        (handoffs.c.rank_at < row.rank_at)
-                        | and_(handoffs.c.rank_at == row.rank_at, handoffs.c.id < row.id),
-                    )
-                )
-            ).scalar_one()
-            if offline:
-                return Estimate(ahead + 1, None, offline)
-            return Estimate(ahead + 1, await self._wait_s(connection, ahead + 1), None)
+        """Position and expected wait for a handoff, recomputed from the current state
+        (worked out the one way :meth:`estimates` does for everyone waiting)."""
+        for found, _conversation_id, estimate in await self.estimates():
+            if found == handoff_id:
+                return estimate
+        return Estimate(None, None, None)  # not waiting (any more)
 
     async def _offline_reason(self, connection: AsyncConnection) -> str | None:
         if not self.settings.hours.is_open(self.clock()):
@@ -378,10 +364,6 @@ class Store:
         )
         return list((await connection.execute(query)).all())
 
-    async def _wait_s(self, connection: AsyncConnection, position: int) -> int:
-        available = await self._available_agents(connection)
-        return wait_s(position, available, await self._recent_handle_s(connection))
-
     async def estimates(self) -> list[tuple[int, str, Estimate]]:
         """``(handoff_id, conversation_id, estimate)`` for everyone waiting, from one read
         of the queue and the agents (not one per customer: this runs on every change)."""
@@ -389,7 +371,7 @@ class Store:
             query = (
                 select(handoffs.c.id, handoffs.c.conversation_id, handoffs.c.state)
                 .where(handoffs.c.state.in_(WAITING))
-                .order_by(handoffs.c.state.desc(), handoffs.c.rank_at, handoffs.c.id)
+                .order_by(*WAITING_ORDER)
             )
             rows = (await connection.execute(query)).all()
             if not rows:
@@ -397,13 +379,9 @@ class Store:
             offline = await self._offline_reason(connection)
             available = await self._available_agents(connection)
             handle_s = await self._recent_handle_s(connection)
-        found, position = [], 0
-        for row in rows:
-            if row.state == "offline":
-                found.append((row.id, row.conversation_id, Estimate(None, None, offline)))
-                continue
-            position += 1
-            wait = None if offline else wait_s(position, available, handle_s)
+        found = []
+        for row, position in zip(rows, positions(rows), strict=True):
+            wait = None if offline or position is None else wait_s(position, available, handle_s)
             found.append((row.id, row.conversation_id, Estimate(position, wait, offline)))
         return found
 
@@ -456,7 +434,7 @@ class Store:
         query = (
             select(handoffs.c.id)
             .where(handoffs.c.state.in_(WAITING))
-            .order_by(handoffs.c.state.desc(), handoffs.c.rank_at, handoffs.c.id)
+            .order_by(*WAITING_ORDER)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
@@ -478,9 +456,11 @@ class Store:
         )
         return int((await connection.execute(query)).scalar_one())
 
-    async def _owned(self, connection: AsyncConnection, handoff_id: int, agent_id: int) -> Row:
-        """The handoff, locked, if this agent holds it; else a clear refusal."""
-        row = await self._handoff(connection, handoff_id, lock=True)
+    async def _owned(
+        self, connection: AsyncConnection, handoff_id: int, agent_id: int, lock: bool = True
+    ) -> Row:
+        """The handoff (locked for a change) if this agent holds it; else a clear refusal."""
+        row = await self._handoff(connection, handoff_id, lock=lock)
         if row.state != "assigned":
             raise Conflict("wrong_state", f"This conversation is {row.state}, not assigned.")
         if row.agent_id != agent_id:
@@ -524,13 +504,9 @@ class Store:
             )
 
     async def check_owned(self, handoff_id: int, agent_id: int) -> Row:
+        """The handoff if this agent holds it, read without a lock (before calling Rasa)."""
         async with self.read() as connection:
-            row = await self._handoff(connection, handoff_id)
-        if row.state != "assigned":
-            raise Conflict("wrong_state", f"This conversation is {row.state}, not assigned.")
-        if row.agent_id != agent_id:
-            raise Forbidden("not_your_conversation", "Another agent holds this conversation.")
-        return row
+            return await self._owned(connection, handoff_id, agent_id, lock=False)
 
     async def reassign(self, handoff_id: int, agent_id: int, to_agent: int | None) -> None:
         """Pass a held handoff to another agent (within their capacity) or back to the queue."""
@@ -709,12 +685,17 @@ class Store:
 
     async def messages(self, conversation_id: str, after: int = 0) -> list[dict[str, Any]]:
         async with self.read() as connection:
-            query = (
-                select(messages)
-                .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
-                .order_by(messages.c.seq)
-            )
-            return [message_dict(r) for r in (await connection.execute(query)).all()]
+            return await self._messages(connection, conversation_id, after)
+
+    async def _messages(
+        self, connection: AsyncConnection, conversation_id: str, after: int = 0
+    ) -> list[dict[str, Any]]:
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after)
+            .order_by(messages.c.seq)
+        )
+        return [message_dict(r) for r in (await connection.execute(query)).all()]
 
     async def unanswered(self, since: dt.datetime) -> list[tuple[str, int, str]]:
         """``(conversation_id, seq, text)`` for each conversation whose latest message,
@@ -745,9 +726,10 @@ class Store:
 
     async def detail(self, handoff_id: int) -> dict[str, Any]:
         """Everything at a glance: reason, summary, trail, transcript, notes, history."""
-        row = await self.handoff(handoff_id)
         estimate = await self.estimate(handoff_id)
         async with self.read() as connection:
+            row = await self._handoff(connection, handoff_id)
+            said = await self._messages(connection, row.conversation_id)
             note_rows = (
                 await connection.execute(
                     select(notes.c.id, notes.c.text, notes.c.created_at, agents.c.name)
@@ -765,7 +747,7 @@ class Store:
             "transcript": row.transcript,
             "assigned_at": iso(row.assigned_at),
             "closed_at": iso(row.closed_at),
-            "messages": await self.messages(row.conversation_id),
+            "messages": said,
             "notes": [
                 {"id": n.id, "text": n.text, "agent": n.name, "created_at": iso(n.created_at)}
                 for n in note_rows
@@ -890,6 +872,15 @@ def signed_in(now: dt.datetime) -> Any:
         .where(agent_tokens.c.agent_id == agents.c.id, agent_tokens.c.expires_at > now)
         .exists()
     )
+
+
+def positions(rows: list[Row]) -> list[int | None]:
+    """Each waiting handoff's place in line (in ``WAITING_ORDER``); offline tickets have none."""
+    found, position = [], 0
+    for row in rows:
+        position += row.state == "queued"
+        found.append(position if row.state == "queued" else None)
+    return found
 
 
 def wait_s(position: int, available: list[Row], handle_s: float) -> int:

@@ -13,21 +13,17 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 
-from actions.store import normalize_order_number
-from handoff import live, rasa, schemas
+from handoff import schemas, usecases
 from handoff.accounts import Accounts, agent_dict
 from handoff.errors import ApiError, BadRequest
-from handoff.hub import Event
 from handoff.reports import prometheus, report
 from handoff.state import (
     ACCOUNTS,
     AGENT,
     CONVERSATION,
     ENGINE,
-    HTTP,
     LIMITS,
     RESPONSES,
-    SETTINGS,
     STORE,
 )
 from handoff.store import Store, iso
@@ -127,13 +123,8 @@ async def create_handoff(request: web.Request) -> web.Response:
     header_key = request.headers.get("Idempotency-Key")
     if header_key and header_key != data["idempotency_key"]:
         raise BadRequest("key_mismatch", "Idempotency-Key differs from the body's key.")
-    new_id, created = await store(request).create_handoff(data)
-    if created:
-        await live.handoff_created(request.app, new_id)
-    row = await store(request).handoff(new_id)
-    estimate = await store(request).estimate(new_id)
-    payload = {"handoff_id": new_id, "state": row.state, "created": created, **estimate.as_dict()}
-    return web.json_response(payload, status=201 if created else 200)
+    answer, created = await usecases.create_handoff(request.app, data)
+    return web.json_response(answer, status=201 if created else 200)
 
 
 # --- customers ---------------------------------------------------------------------
@@ -166,7 +157,7 @@ async def customer_say(request: web.Request) -> web.Response:
     """Store a customer's message (once per client id) and return its sequence number."""
     limit(request, "customer_messages", request[CONVERSATION])
     data = await body(request, schemas.CUSTOMER_MESSAGE)
-    message = await live.customer_message(
+    message = await usecases.customer_message(
         request.app, request[CONVERSATION], data["text"], data.get("client_id")
     )
     return web.json_response(message, status=200 if message["duplicate"] else 201)
@@ -180,11 +171,7 @@ async def leave_email(request: web.Request) -> web.Response:
 
 async def leave(request: web.Request) -> web.Response:
     await body(request, schemas.EMPTY)
-    holder = await store(request).open_handoff(request[CONVERSATION])
-    closed = await store(request).abandon(request[CONVERSATION])
-    if closed is not None and holder is not None:
-        left = {"type": "customer_left", "speaker": "customer"}
-        await live.released(request.app, closed, holder.agent_id, left)
+    closed = await usecases.leave(request.app, request[CONVERSATION])
     return web.json_response({"handoff_id": closed, "state": "abandoned" if closed else None})
 
 
@@ -209,8 +196,7 @@ async def me(request: web.Request) -> web.Response:
 
 async def set_availability(request: web.Request) -> web.Response:
     data = await body(request, schemas.AVAILABILITY)
-    await accounts(request).set_available(agent(request).id, data["available"])
-    await live.queue_changed(request.app)
+    await usecases.set_availability(request.app, agent(request).id, data["available"])
     return web.json_response({**agent_dict(agent(request)), "available": data["available"]})
 
 
@@ -224,16 +210,12 @@ async def queue(request: web.Request) -> web.Response:
 
 async def claim(request: web.Request) -> web.Response:
     await body(request, schemas.EMPTY)
-    claimed = await store(request).claim(handoff_id(request), agent(request).id)
-    await live.claimed(request.app, claimed, agent(request).id, agent(request).name)
-    return web.json_response(await store(request).detail(claimed))
+    return web.json_response(await usecases.claim(request.app, handoff_id(request), agent(request)))
 
 
 async def claim_next(request: web.Request) -> web.Response:
     await body(request, schemas.EMPTY)
-    claimed = await store(request).claim(None, agent(request).id)
-    await live.claimed(request.app, claimed, agent(request).id, agent(request).name)
-    return web.json_response(await store(request).detail(claimed))
+    return web.json_response(await usecases.claim(request.app, None, agent(request)))
 
 
 async def detail(request: web.Request) -> web.Response:
@@ -263,55 +245,37 @@ async def add_note(request: web.Request) -> web.Response:
     return web.json_response({"id": note}, status=201)
 
 
-async def finish(
-    request: web.Request, state: str, system_text: str, *customer_events: Event
-) -> web.Response:
-    """Close the agent's handoff as ``state``, tell the sockets, answer with the new state."""
-    await store(request).close(handoff_id(request), agent(request).id, state, system_text)
-    await live.released(request.app, handoff_id(request), agent(request).id, *customer_events)
+def closed(request: web.Request, state: str) -> web.Response:
     return web.json_response({"handoff_id": handoff_id(request), "state": state})
-
-
-def agent_left(request: web.Request) -> Event:
-    return {"type": "agent_left", "name": agent(request).name}
 
 
 async def resolve(request: web.Request) -> web.Response:
     await body(request, schemas.EMPTY)
-    text = f"{agent(request).name} marked the conversation resolved."
-    return await finish(request, "resolved", text, agent_left(request), {"type": "csat_request"})
+    await usecases.resolve(request.app, handoff_id(request), agent(request))
+    return closed(request, "resolved")
 
 
 async def abandon(request: web.Request) -> web.Response:
     await body(request, schemas.EMPTY)
-    text = f"{agent(request).name} closed the chat: the customer had left."
-    return await finish(request, "abandoned", text)
+    await usecases.abandon(request.app, handoff_id(request), agent(request))
+    return closed(request, "abandoned")
 
 
 async def return_to_bot(request: web.Request) -> web.Response:
-    """Hand the chat back: Rasa resumes with a note of what the agent did, then we record it."""
+    """Hand the chat back to the bot, with a note of what the agent did."""
     data = await body(request, schemas.RETURN)
-    row = await store(request).check_owned(handoff_id(request), agent(request).id)
-    summary = data.get("summary") or f"{agent(request).name} helped with: {row.summary}"
-    settings = request.app[SETTINGS]
-    said = await store(request).messages(row.conversation_id)
-    order = next(filter(None, (normalize_order_number(m["text"]) for m in reversed(said))), None)
-    slots = {"order_number": order} if order else {}
-    await rasa.resume(request.app[HTTP], settings, row.conversation_id, summary, slots)
-    text = f"{agent(request).name} handed the chat back to the assistant."
-    return await finish(request, "returned", text, agent_left(request), {"type": "bot_resumed"})
+    await usecases.return_to_bot(
+        request.app, handoff_id(request), agent(request), data.get("summary")
+    )
+    return closed(request, "returned")
 
 
 async def reassign(request: web.Request) -> web.Response:
     data = await body(request, schemas.REASSIGN)
-    to_agent = data.get("agent_id")
-    await store(request).reassign(handoff_id(request), agent(request).id, to_agent)
-    await live.released(request.app, handoff_id(request), agent(request).id, agent_left(request))
-    if to_agent is not None:
-        target = await accounts(request).agent(to_agent)
-        await live.claimed(request.app, handoff_id(request), to_agent, target["name"])
-    state = "assigned" if to_agent else "queued"
-    return web.json_response({"handoff_id": handoff_id(request), "state": state})
+    state = await usecases.reassign(
+        request.app, handoff_id(request), agent(request), data.get("agent_id")
+    )
+    return closed(request, state)
 
 
 async def canned(request: web.Request) -> web.Response:

@@ -32,6 +32,15 @@ async def test_the_same_escalation_posted_ten_times_at_once_is_one_handoff(
     assert [e["conversation_id"] for e in queue["queue"]] == [body["conversation_id"]]
 
 
+async def test_an_unknown_trigger_is_refused_not_queued_last(client: TestClient) -> None:
+    response = await client.post(
+        "/handoffs", json=record(trigger="upset_customer"), headers=SERVICE
+    )
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_body" and "reason.trigger" in error["message"]
+
+
 async def test_a_second_escalation_of_a_waiting_conversation_joins_the_first(api: Api) -> None:
     first = await api.escalate(record("conv-1"))
     second = await api.escalate(record("conv-1", trigger="strong_negative"))

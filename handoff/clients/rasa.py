@@ -1,4 +1,8 @@
-"""Rasa's HTTP API: hand a conversation back to the bot."""
+"""Rasa, as the handoff service sees it: every call to the bot goes through here.
+
+- :func:`replies`: the bot's answer to one customer message (Rasa's REST channel);
+- :func:`resume`: hand a conversation back to the bot (its HTTP API's tracker events).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,27 @@ from handoff.settings import Settings
 
 logger = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=5)
+# A first answer may wait for the action server and the model: give it longer.
+REPLY_TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+def _url(settings: Settings, path: str) -> str:
+    return f"{settings.rasa_url.rstrip('/')}{path}"
+
+
+async def replies(
+    http: aiohttp.ClientSession, settings: Settings, conversation_id: str, text: str
+) -> list[dict[str, Any]]:
+    """The bot's replies to one message, through Rasa's REST channel."""
+    url = _url(settings, "/webhooks/rest/webhook")
+    body = {"sender": conversation_id, "message": text}
+    async with http.post(url, json=body, timeout=REPLY_TIMEOUT) as response:
+        if response.status != 200:
+            raise ValueError(f"Rasa answered {response.status}")
+        answer = await response.json()
+    if not isinstance(answer, list):
+        raise ValueError("Rasa's answer is not a list of messages")
+    return [r for r in answer if isinstance(r, dict)]
 
 
 async def resume(
@@ -35,7 +60,7 @@ async def resume(
         # message a fresh turn instead of the tail of the handoff.
         {"event": "action", "name": "action_listen"},
     ]
-    url = f"{settings.rasa_url.rstrip('/')}/conversations/{conversation_id}/tracker/events"
+    url = _url(settings, f"/conversations/{conversation_id}/tracker/events")
     params = {"token": settings.rasa_token} if settings.rasa_token else {}
     try:
         async with http.post(url, json=events, params=params, timeout=TIMEOUT) as response:

@@ -1,0 +1,1 @@
+"""Clients for the services the handoff service calls: one module per service."""
