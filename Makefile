@@ -36,7 +36,7 @@ $(SPACY_MODEL): bot/spacy_pipeline.py $(INSTALLED)
 	$(BIN)/python -m bot.spacy_pipeline models/spacy/en_larkspur
 
 train: $(INSTALLED) $(SPACY_MODEL) ## Train the model if its inputs changed (else reuse it)
-	@model=$$($(BIN)/python -m bot.model_cache); \
+	@model=$$($(BIN)/python -m tools.model_cache); \
 	if [ -f "$$model" ]; then echo "Model up to date: $$model"; \
 	else echo "Training $$model …"; \
 	  $(BIN)/rasa train --config config.yml --domain domain.yml --data $(RASA_DATA) \
@@ -57,12 +57,12 @@ agent: $(INSTALLED) ## Add a support agent: make agent NAME=ana [CAPACITY=3] (as
 	$(BIN)/python -m handoff add-agent "$(NAME)" --capacity $(or $(CAPACITY),3)
 
 run: train $(STORE_DB) ## Set up if needed, then start Rasa, the action server and the handoff service
-	$(BIN)/python -m bot.serve --model $$($(BIN)/python -m bot.model_cache)
+	$(BIN)/python -m tools.serve --model $$($(BIN)/python -m tools.model_cache)
 
 shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the action server)
 	@$(BIN)/rasa run actions --actions actions --port 5055 > var/log-actions-shell.log 2>&1 & \
 	pid=$$!; trap "kill $$pid" EXIT; \
-	$(BIN)/rasa shell --model $$($(BIN)/python -m bot.model_cache) --endpoints endpoints.yml
+	$(BIN)/rasa shell --model $$($(BIN)/python -m tools.model_cache) --endpoints endpoints.yml
 
 test: lint train validate $(CHROMIUM) $(AXE) ## Run every check: data, NLU quality, stories, actions, service, end to end, browser
 	$(BIN)/python -m pytest

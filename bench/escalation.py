@@ -19,7 +19,9 @@ import yaml
 
 from bench.report import table, write
 from bot.escalation import Settings, Turn
-from bot.escalation_eval import (
+from bot.frustration import LEVELS, FrustrationModel, load_examples, score, vader_compound
+from bot.sentiment import training_set
+from tools.escalation_eval import (
     HOLDOUT,
     Conversation,
     Outcome,
@@ -28,9 +30,7 @@ from bot.escalation_eval import (
     replay,
     scores,
 )
-from bot.frustration import LEVELS, FrustrationModel, load_examples, score, vader_compound
-from bot.model_cache import model_path
-from bot.sentiment import training_set
+from tools.model_cache import model_path
 
 GOEMOTIONS = Path("../shared/datasets/goemotions")
 FRUSTRATED = {"anger", "annoyance", "disappointment"}

@@ -21,7 +21,7 @@ from actions.knowledge import (
     spacy_lemmatizer,
 )
 from bench.report import table, write
-from bot.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
+from tools.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
 
 QUESTIONS = Path("tests/articles/heldout_questions.yml")
 SHIPPED = {

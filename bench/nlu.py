@@ -3,7 +3,7 @@
     make bench-nlu
 
 Trains the shipped pipeline (config.yml, LogisticRegressionClassifier) and a variant with
-DIETClassifier in its place, scores both with :mod:`bot.evaluation`, then sweeps the
+DIETClassifier in its place, scores both with :mod:`tools.evaluation`, then sweeps the
 FallbackClassifier threshold for each to show the in-scope/out-of-scope trade-off.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bench.report import table, write
-from bot.evaluation import HELDOUT_IN_SCOPE, evaluate, load_examples, score
+from tools.evaluation import HELDOUT_IN_SCOPE, evaluate, load_examples, score
 
 BIN = Path(sys.executable).parent
 THRESHOLDS = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7]

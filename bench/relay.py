@@ -50,7 +50,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.report import RESULTS, table, write
-from bot.serve import ROOT, free_port, wait_http
+from tools.net import free_port, wait_http
+from tools.serve import ROOT
 
 DRAIN_LIMIT_S = 300  # an overloaded service may take long to deliver its backlog
 SETUP_PARALLEL = 4  # conversations set up at once: more only lengthens the queue walks

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from actions.store import get_store, seed
-from bot.model_cache import model_path
-from bot.serve import Stack, free_port
+from tools.model_cache import model_path
+from tools.net import free_port
+from tools.serve import Stack
 
 
 @pytest.fixture(scope="session")

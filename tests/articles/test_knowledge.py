@@ -19,7 +19,7 @@ from actions.knowledge import (
     spacy_lemmatizer,
     split_passages,
 )
-from bot.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
+from tools.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
 
 HELDOUT = Path(__file__).parent / "heldout_questions.yml"
 MIN_TOP1 = 0.85

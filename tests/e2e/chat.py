@@ -7,7 +7,7 @@ import urllib.request
 import uuid
 from typing import Any
 
-from bot.serve import Stack
+from tools.serve import Stack
 
 
 class Customer:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.serve import Stack
 from tests.e2e.chat import Customer
+from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

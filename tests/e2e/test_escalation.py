@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.serve import Stack
 from tests.e2e.chat import Customer
+from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

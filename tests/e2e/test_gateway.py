@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.serve import Stack
 from tests.e2e.test_handoff import call, signed_in_agent
+from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 Socket = aiohttp.ClientWebSocketResponse

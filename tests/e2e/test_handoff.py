@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.serve import ROOT, Stack
 from tests.e2e.chat import Customer
+from tools.serve import ROOT, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

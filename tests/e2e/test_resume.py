@@ -11,9 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.serve import Stack
 from tests.e2e.test_gateway import Side
 from tests.handoff.test_restart import Service, post
+from tools.serve import Stack
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.escalation import TRIGGERS, Settings
-from bot.escalation_eval import (
+from tools.escalation_eval import (
     CONVERSATIONS,
     HOLDOUT,
     Outcome,

@@ -29,9 +29,9 @@ from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
 )
 
-from bot.serve import free_port, wait_http
 from handoff.routes import ROUTER_PATTERNS, ROUTES
 from tests.handoff.conftest import SERVICE_TOKEN, record
+from tools.net import free_port, wait_http
 
 PASSWORD = "fuzz-password"
 HANDOFFS = 6

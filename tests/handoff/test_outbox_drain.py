@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from actions.outbox import Outbox
-from bot.serve import ROOT, free_port, wait_http
 from tests.handoff.conftest import SERVICE_TOKEN, record
+from tools.net import free_port, wait_http
+from tools.serve import ROOT
 
 
 @pytest.fixture

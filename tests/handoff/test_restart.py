@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.serve import ROOT, free_port, wait_http
 from tests.handoff.conftest import SERVICE_TOKEN, record
+from tools.net import free_port, wait_http
+from tools.serve import ROOT
 
 PASSWORD = "restart-password"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import HELDOUT_IN_SCOPE, Report, evaluate, format_errors, load_examples
+from tools.evaluation import HELDOUT_IN_SCOPE, Report, evaluate, format_errors, load_examples
 
 MIN_INTENT_MACRO_F1 = 0.90
 MIN_FAQ_ACCURACY = 0.90

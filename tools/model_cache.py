@@ -3,7 +3,7 @@
 ``make train`` trains only when no model with the current hash exists, so reruns with
 unchanged data, config and dependencies reuse the model.
 
-    python -m bot.model_cache     # prints models/larkspur-<hash>.tar.gz
+    python -m tools.model_cache     # prints models/larkspur-<hash>.tar.gz
 """
 
 from __future__ import annotations

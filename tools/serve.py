@@ -3,7 +3,7 @@
 Four processes: the action server, the handoff service (the agents' queue), the outbox
 relay that delivers escalations the handoff service missed while it was down, and Rasa.
 
-``make run`` calls ``python -m bot.serve``; the end-to-end tests use :class:`Stack` with
+``make run`` calls ``python -m tools.serve``; the end-to-end tests use :class:`Stack` with
 free ports and a throwaway database, so both run the system the same way.
 """
 
@@ -13,40 +13,18 @@ import argparse
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tools.net import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    """Poll ``url`` until it answers 200; fail early if ``process`` dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s; see {log}")
+__all__ = ["ROOT", "Stack", "free_port", "main", "wait_http"]
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The `make run` launcher, the model cache and the evaluation tools."""
