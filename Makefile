@@ -80,10 +80,11 @@ $(CHROMIUM):
 $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-lint: $(INSTALLED) ## ruff (lint + format check) and mypy
+lint: $(INSTALLED) $(AXE) ## ruff (lint + format check), mypy, and ESLint over the widget and console
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	npx --no-install eslint handoff/static
 
 format: $(INSTALLED) ## Format the code with ruff
 	$(BIN)/ruff format .

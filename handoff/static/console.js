@@ -159,7 +159,7 @@
     try {
       const url = new URL(raw);
       return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
-    } catch (error) {
+    } catch {
       return null; // relative or malformed: not a link
     }
   }
@@ -185,7 +185,7 @@
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: 'no-store',
       });
-    } catch (error) {
+    } catch {
       throw new ApiError(0, 'network', 'The service cannot be reached; try again.');
     }
     const data = await response.json().catch(() => ({}));
@@ -223,7 +223,7 @@
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ name, password }),
       });
-    } catch (failure) {
+    } catch {
       showError(error, 'The service cannot be reached; try again.');
       return;
     }
@@ -272,7 +272,7 @@
   async function logout() {
     try {
       await api('POST', '/agent/logout');
-    } catch (error) {
+    } catch {
       // signed out locally either way
     }
     signOut('');
@@ -365,7 +365,7 @@
     try {
       if (!state.audio) state.audio = new Context();
       if (state.audio.state === 'suspended') state.audio.resume().catch(() => {});
-    } catch (error) {
+    } catch {
       state.audio = null; // no sound here; the title badge still tells
     }
   }
@@ -436,7 +436,7 @@
       let event;
       try {
         event = JSON.parse(message.data);
-      } catch (error) {
+      } catch {
         return;
       }
       if (event && typeof event === 'object') onEvent(event);
@@ -666,7 +666,7 @@
     let held = [];
     try {
       held = JSON.parse(sessionStorage.getItem(KEYS.held) || '[]');
-    } catch (error) {
+    } catch {
       held = [];
     }
     for (const handoffId of held) {
@@ -758,7 +758,7 @@
     conversation.mine = true; // messages arriving meanwhile are kept
     try {
       absorb(await api('GET', `/handoffs/${event.handoff_id}`));
-    } catch (error) {
+    } catch {
       return;
     }
     saveHeld();
@@ -775,7 +775,7 @@
     saveHeld();
     try {
       absorb(await api('GET', `/handoffs/${event.handoff_id}`));
-    } catch (error) {
+    } catch {
       // keep what is shown
     }
     renderMine();
@@ -1027,7 +1027,7 @@
     saveHeld();
     try {
       absorb(await api('GET', `/handoffs/${conversation.handoffId}`));
-    } catch (error) {
+    } catch {
       // the state shown is good enough
     }
     renderMine();
@@ -1385,7 +1385,7 @@
       try {
         const answer = await api('GET', `/handoffs/${conversation.handoffId}/history`);
         conversation.history = answer.conversations || [];
-      } catch (error) {
+      } catch {
         list.replaceChildren(el('li', { className: 'empty', textContent: 'Could not load them.' }));
         return;
       }
@@ -1591,7 +1591,7 @@
     let agent = null;
     try {
       agent = JSON.parse(sessionStorage.getItem(KEYS.agent) || 'null');
-    } catch (error) {
+    } catch {
       agent = null;
     }
     if (token && agent) start(token, agent);

@@ -15,32 +15,32 @@
 
   if (window.LarkspurChat) return; // included twice: one widget is enough
 
-  var script =
+  const script =
     document.currentScript || document.querySelector('script[src$="widget.js"]');
   if (!script) return;
-  var source = new URL(script.src, location.href);
-  var data = script.dataset;
-  var SERVER = (data.server || source.origin).replace(/\/+$/, "");
-  var TITLE = data.title || "Chat with us";
-  var GREETING = data.greeting || "Hi! How can we help you today?";
-  var COLOR =
+  const source = new URL(script.src, location.href);
+  const data = script.dataset;
+  const SERVER = (data.server || source.origin).replace(/\/+$/, "");
+  const TITLE = data.title || "Chat with us";
+  const GREETING = data.greeting || "Hi! How can we help you today?";
+  const COLOR =
     data.color && window.CSS && CSS.supports("color", data.color) ? data.color : "#2f5d46";
-  var STORAGE_KEY = "larkspur-chat:" + SERVER;
-  var SOCKET_URL = SERVER.replace(/^http/, "ws") + "/ws/customer";
-  var MAX_BACKOFF_MS = 30000;
-  var SPEAKER_LABEL = { customer: "You", bot: "Assistant", system: "Notice" };
-  var LINK = /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\bhttps?:\/\/[^\s<>"']+/g;
+  const STORAGE_KEY = "larkspur-chat:" + SERVER;
+  const SOCKET_URL = SERVER.replace(/^http/, "ws") + "/ws/customer";
+  const MAX_BACKOFF_MS = 30000;
+  const SPEAKER_LABEL = { customer: "You", bot: "Assistant", system: "Notice" };
+  const LINK = /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\bhttps?:\/\/[^\s<>"']+/g;
 
   // --- what survives a reload ----------------------------------------------------
 
   /** The session and unacknowledged messages, kept per server in localStorage. */
-  var store = {
+  const store = {
     state: null,
     load: function () {
-      var saved = null;
+      let saved = null;
       try {
         saved = JSON.parse(window.localStorage.getItem(STORAGE_KEY) || "null");
-      } catch (ignored) {
+      } catch {
         saved = null; // storage disabled or garbled: start afresh
       }
       this.state = Object.assign(
@@ -62,19 +62,19 @@
     save: function () {
       try {
         window.localStorage.setItem(STORAGE_KEY, JSON.stringify(this.state));
-      } catch (ignored) {
+      } catch {
         // private mode or full: the widget still works for this page's life
       }
     },
   };
-  var state = store.load();
+  const state = store.load();
 
   // --- small DOM helpers -----------------------------------------------------------
 
   function el(tag, attrs, children) {
-    var node = document.createElement(tag);
+    const node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) {
-      var value = attrs[name];
+      const value = attrs[name];
       if (value === false || value === null || value === undefined) return;
       if (name === "text") node.textContent = value;
       else if (name === "className") node.className = value;
@@ -87,12 +87,12 @@
   }
 
   function icon(path) {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
-    var shape = document.createElementNS(ns, "path");
+    const shape = document.createElementNS(ns, "path");
     shape.setAttribute("d", path);
     svg.appendChild(shape);
     return svg;
@@ -100,14 +100,14 @@
 
   /** Text with Markdown links and bare URLs; only http(s) targets become anchors. */
   function richText(text) {
-    var fragment = document.createDocumentFragment();
-    var at = 0;
-    var found;
+    const fragment = document.createDocumentFragment();
+    let at = 0;
+    let found;
     LINK.lastIndex = 0;
     while ((found = LINK.exec(text)) !== null) {
-      var label = found[1];
-      var target = label ? found[2] : found[0].replace(/[.,;:!?)]+$/, "");
-      var url = safeUrl(target);
+      const label = found[1];
+      const target = label ? found[2] : found[0].replace(/[.,;:!?)]+$/, "");
+      const url = safeUrl(target);
       if (!url) continue; // javascript:, data: … stay plain text
       fragment.appendChild(document.createTextNode(text.slice(at, found.index)));
       fragment.appendChild(
@@ -121,9 +121,9 @@
 
   function safeUrl(raw) {
     try {
-      var url = new URL(raw);
+      const url = new URL(raw);
       return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-    } catch (ignored) {
+    } catch {
       return null;
     }
   }
@@ -132,7 +132,7 @@
     if (window.crypto && typeof window.crypto.randomUUID === "function") {
       return window.crypto.randomUUID();
     }
-    var bytes = new Uint8Array(16);
+    const bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     return Array.prototype.map
       .call(bytes, function (b) {
@@ -143,29 +143,29 @@
 
   /** White or near-black, whichever reads better on the configured colour. */
   function textOn(color) {
-    var probe = el("span", { hidden: true });
+    const probe = el("span", { hidden: true });
     shadow.appendChild(probe);
     probe.style.color = color; // through the CSSOM, which a strict CSP allows
-    var rgb = (getComputedStyle(probe).color.match(/\d+(\.\d+)?/g) || [0, 0, 0]).map(Number);
+    const rgb = (getComputedStyle(probe).color.match(/\d+(\.\d+)?/g) || [0, 0, 0]).map(Number);
     probe.remove();
-    var lin = rgb.slice(0, 3).map(function (c) {
+    const lin = rgb.slice(0, 3).map(function (c) {
       c /= 255;
       return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
     });
-    var luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
-    var onWhite = 1.05 / (luminance + 0.05);
-    var onNearBlack = (luminance + 0.05) / 0.0556; // #111111
+    const luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    const onWhite = 1.05 / (luminance + 0.05);
+    const onNearBlack = (luminance + 0.05) / 0.0556; // #111111
     return onWhite >= onNearBlack ? "#ffffff" : "#111111";
   }
 
   // --- the widget's elements ---------------------------------------------------------
 
-  var host = el("div", { id: "larkspur-chat", "data-larkspur-chat": "" });
-  var shadow = host.attachShadow({ mode: "open" });
-  var root = el("div", { className: "lw", hidden: true });
-  var stylesheet = el("link", { rel: "stylesheet", href: SERVER + "/static/widget.css" });
-  var unread = el("span", { className: "lw-unread", hidden: true, "aria-hidden": "true" });
-  var launcher = el(
+  const host = el("div", { id: "larkspur-chat", "data-larkspur-chat": "" });
+  const shadow = host.attachShadow({ mode: "open" });
+  const root = el("div", { className: "lw", hidden: true });
+  const stylesheet = el("link", { rel: "stylesheet", href: SERVER + "/static/widget.css" });
+  const unread = el("span", { className: "lw-unread", hidden: true, "aria-hidden": "true" });
+  const launcher = el(
     "button",
     {
       type: "button",
@@ -179,20 +179,20 @@
       unread,
     ]
   );
-  var closeButton = el(
+  const closeButton = el(
     "button",
     { type: "button", className: "lw-close", "aria-label": "Close chat" },
     [icon("M6 6l12 12M18 6L6 18")]
   );
-  var connection = el("p", { className: "lw-connection", role: "status" });
-  var queueInfo = el("p", { className: "lw-queue", role: "status" });
-  var greeting = el("div", { className: "lw-msg lw-msg-bot lw-greeting" }, [
+  const connection = el("p", { className: "lw-connection", role: "status" });
+  const queueInfo = el("p", { className: "lw-queue", role: "status" });
+  const greeting = el("div", { className: "lw-msg lw-msg-bot lw-greeting" }, [
     el("span", { className: "lw-sr", text: SPEAKER_LABEL.bot + ": " }),
     el("p", { className: "lw-bubble", text: GREETING }),
   ]);
-  var messageList = el("div", { className: "lw-messages" });
-  var pendingList = el("div", { className: "lw-pending" });
-  var log = el(
+  const messageList = el("div", { className: "lw-messages" });
+  const pendingList = el("div", { className: "lw-pending" });
+  const log = el(
     "div",
     {
       className: "lw-log",
@@ -203,9 +203,9 @@
     },
     [greeting, messageList, pendingList]
   );
-  var typing = el("p", { className: "lw-typing", hidden: true });
-  var extras = el("div", { className: "lw-extras" });
-  var input = el("input", {
+  const typing = el("p", { className: "lw-typing", hidden: true });
+  const extras = el("div", { className: "lw-extras" });
+  const input = el("input", {
     id: "lw-input",
     type: "text",
     className: "lw-input",
@@ -213,12 +213,12 @@
     maxlength: "5000",
     placeholder: "Type your message…",
   });
-  var composer = el("form", { className: "lw-composer" }, [
+  const composer = el("form", { className: "lw-composer" }, [
     el("label", { className: "lw-sr", for: "lw-input", text: "Your message" }),
     input,
     el("button", { type: "submit", className: "lw-send", text: "Send" }),
   ]);
-  var panel = el(
+  const panel = el(
     "section",
     { id: "lw-panel", className: "lw-panel", "aria-labelledby": "lw-title", hidden: true },
     [
@@ -241,16 +241,16 @@
 
   // --- showing messages ------------------------------------------------------------
 
-  var lastSeq = 0;
-  var pendingEls = {}; // client_id -> element still waiting for its stored copy
-  var titles = {}; // button payload -> its title, to show "Talk to a person", not "/request_human"
-  var owner = "bot";
-  var typingTimer = null;
+  let lastSeq = 0;
+  const pendingEls = {}; // client_id -> element still waiting for its stored copy
+  const titles = {}; // button payload -> its title, to show "Talk to a person", not "/request_human"
+  let owner = "bot";
+  let typingTimer = null;
 
   // Follow the conversation unless the customer scrolled up to read; keep following when
   // the log shrinks (a form or a status line appears below or above it).
-  var following = true;
-  var scrolledTo = 0; // where the widget itself last scrolled the log
+  let following = true;
+  let scrolledTo = 0; // where the widget itself last scrolled the log
 
   function scrollDown(force) {
     if (!force && !following) return;
@@ -272,34 +272,34 @@
   }
 
   function bubble(speaker, text, seq) {
-    var shown = speaker === "customer" && titles[text] ? titles[text] : text;
+    const shown = speaker === "customer" && titles[text] ? titles[text] : text;
     if (speaker === "system") {
       return el("div", { className: "lw-msg lw-msg-system", "data-seq": seq }, [
         el("p", { className: "lw-notice" }, [shown]),
       ]);
     }
-    var label = speaker === "agent" ? state.agentName || "Support team" : SPEAKER_LABEL[speaker];
-    var item = el("div", { className: "lw-msg lw-msg-" + speaker, "data-seq": seq });
+    const label = speaker === "agent" ? state.agentName || "Support team" : SPEAKER_LABEL[speaker];
+    const item = el("div", { className: "lw-msg lw-msg-" + speaker, "data-seq": seq });
     if (speaker === "agent") item.appendChild(el("p", { className: "lw-name", text: label }));
     else item.appendChild(el("span", { className: "lw-sr", text: (label || speaker) + ": " }));
-    var body = el("p", { className: "lw-bubble" });
+    const body = el("p", { className: "lw-bubble" });
     body.appendChild(richText(shown));
     item.appendChild(body);
     return item;
   }
 
   function quickReplies(buttons) {
-    var group = el("div", {
+    const group = el("div", {
       className: "lw-replies",
       role: "group",
       "aria-label": "Suggested replies",
     });
     buttons.forEach(function (button) {
-      var title = String(button.title || button.payload || "");
-      var payload = String(button.payload || button.title || "");
+      const title = String(button.title || button.payload || "");
+      const payload = String(button.payload || button.title || "");
       if (!payload.trim()) return;
       titles[payload] = title;
-      var choice = el("button", { type: "button", className: "lw-reply", text: title });
+      const choice = el("button", { type: "button", className: "lw-reply", text: title });
       choice.addEventListener("click", function () {
         send(payload, title);
         input.focus(); // the buttons are gone now; keep the keyboard where it can type
@@ -317,7 +317,7 @@
 
   function showMessage(message) {
     if (typeof message.seq !== "number" || message.seq <= lastSeq) return; // seen already
-    var follow = following || message.speaker === "customer";
+    const follow = following || message.speaker === "customer";
     lastSeq = message.seq;
     if (message.speaker === "customer") {
       clearQuickReplies();
@@ -325,7 +325,7 @@
     } else if (message.speaker === "bot" || message.speaker === "agent") {
       hideTyping();
     }
-    var item = bubble(message.speaker, String(message.text || ""), message.seq);
+    const item = bubble(message.speaker, String(message.text || ""), message.seq);
     if (Array.isArray(message.buttons) && message.buttons.length) {
       item.appendChild(quickReplies(message.buttons));
     }
@@ -339,7 +339,7 @@
   }
 
   function showPending(clientId, text) {
-    var item = bubble("customer", text, null);
+    const item = bubble("customer", text, null);
     item.classList.add("lw-is-pending");
     item.appendChild(el("span", { className: "lw-state", text: "Sending…" }));
     pendingEls[clientId] = item;
@@ -353,7 +353,7 @@
       pendingEls[clientId].remove();
       delete pendingEls[clientId];
     }
-    var before = state.pending.length;
+    const before = state.pending.length;
     state.pending = state.pending.filter(function (p) {
       return p.clientId !== clientId;
     });
@@ -370,7 +370,7 @@
   }
 
   function showTyping(speaker) {
-    var who = speaker === "agent" ? state.agentName || "Our support team" : "The assistant";
+    const who = speaker === "agent" ? state.agentName || "Our support team" : "The assistant";
     typing.textContent = who + " is typing…";
     typing.hidden = false;
     clearTimeout(typingTimer);
@@ -395,7 +395,7 @@
 
   function minutes(seconds) {
     if (seconds < 60) return "less than a minute";
-    var n = Math.round(seconds / 60);
+    const n = Math.round(seconds / 60);
     return n === 1 ? "about a minute" : "about " + n + " minutes";
   }
 
@@ -407,7 +407,12 @@
   function showPlace(handoff) {
     owner = "queue";
     // No place in line while waiting: an offline ticket, answered by email or when someone is in.
-    if (handoff.state === "offline" || handoff.position == null || state.emailLeft) {
+    if (
+      handoff.state === "offline" ||
+      handoff.position === null ||
+      handoff.position === undefined ||
+      state.emailLeft
+    ) {
       hideForm("email");
       setQueue("Our team will reply by email, or here when someone comes online.");
     } else if (handoff.offline) {
@@ -419,9 +424,9 @@
       showEmailForm();
     } else {
       hideForm("email");
-      var place =
+      const place =
         handoff.position === 1 ? "You're next in line." : "You're number " + handoff.position + " in line.";
-      var wait = handoff.estimated_wait_s
+      const wait = handoff.estimated_wait_s
         ? " Estimated wait: " + minutes(handoff.estimated_wait_s) + "."
         : " A person should join in a moment.";
       setQueue(place + wait);
@@ -450,13 +455,13 @@
 
   // --- the email form and the rating ----------------------------------------------------
 
-  var forms = {};
+  const forms = {};
 
   /** Remove a form; if the keyboard was in it, give the focus to the message box. */
   function hideForm(name) {
-    var form = forms[name];
+    const form = forms[name];
     if (!form) return;
-    var hadFocus = form.contains(shadow.activeElement);
+    const hadFocus = form.contains(shadow.activeElement);
     form.remove();
     delete forms[name];
     if (hadFocus) input.focus();
@@ -468,7 +473,7 @@
 
   function showEmailForm() {
     if (forms.email) return;
-    var field = el("input", {
+    const field = el("input", {
       id: "lw-email",
       type: "email",
       className: "lw-input",
@@ -476,7 +481,7 @@
       required: true,
       maxlength: "320",
     });
-    var form = el("form", { className: "lw-form lw-email-form", "aria-labelledby": "lw-email-intro" }, [
+    const form = el("form", { className: "lw-form lw-email-form", "aria-labelledby": "lw-email-intro" }, [
       el("p", {
         id: "lw-email-intro",
         className: "lw-form-intro",
@@ -498,7 +503,7 @@
   }
 
   async function leaveEmail(form, email) {
-    var answer = await post("/conversations/" + state.conversationId + "/offline", { email: email });
+    const answer = await post("/conversations/" + state.conversationId + "/offline", { email: email });
     if (answer.status === 200 || answer.status === 409) {
       state.emailLeft = true;
       store.save();
@@ -514,9 +519,9 @@
 
   function showRating() {
     if (forms.csat) return;
-    var choices = el("div", { className: "lw-rating" });
-    for (var n = 1; n <= 5; n += 1) {
-      var id = "lw-rate-" + n;
+    const choices = el("div", { className: "lw-rating" });
+    for (let n = 1; n <= 5; n += 1) {
+      const id = "lw-rate-" + n;
       choices.appendChild(
         el("input", { type: "radio", name: "rating", id: id, value: String(n), className: "lw-radio" })
       );
@@ -527,14 +532,14 @@
         ])
       );
     }
-    var comment = el("textarea", {
+    const comment = el("textarea", {
       id: "lw-comment",
       className: "lw-input lw-comment",
       rows: "2",
       maxlength: "2000",
     });
-    var skip = el("button", { type: "button", className: "lw-link", text: "No thanks" });
-    var form = el("form", { className: "lw-form lw-csat-form" }, [
+    const skip = el("button", { type: "button", className: "lw-link", text: "No thanks" });
+    const form = el("form", { className: "lw-form lw-csat-form" }, [
       el("fieldset", {}, [
         el("legend", { text: "How did we do? Rate this chat from 1 (poor) to 5 (excellent)." }),
         choices,
@@ -549,7 +554,7 @@
     ]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var picked = form.querySelector(".lw-radio:checked");
+      const picked = form.querySelector(".lw-radio:checked");
       if (!picked) {
         formError(form).textContent = "Please pick a rating from 1 to 5.";
         return;
@@ -564,8 +569,8 @@
   }
 
   async function rate(form, rating, comment) {
-    var body = comment ? { rating: rating, comment: comment } : { rating: rating };
-    var answer = await post("/conversations/" + state.conversationId + "/csat", body);
+    const body = comment ? { rating: rating, comment: comment } : { rating: rating };
+    const answer = await post("/conversations/" + state.conversationId + "/csat", body);
     if (answer.status === 201 || answer.status === 409) {
       finishRating("Thank you for rating this chat.");
     } else {
@@ -582,24 +587,24 @@
 
   async function post(path, body) {
     try {
-      var response = await fetch(SERVER + path, {
+      const response = await fetch(SERVER + path, {
         method: "POST",
         headers: { "Content-Type": "application/json", Authorization: "Bearer " + state.token },
         body: JSON.stringify(body),
       });
       return { status: response.status };
-    } catch (ignored) {
+    } catch {
       return { status: 0 }; // offline: the caller says so
     }
   }
 
   // --- the session and the socket ----------------------------------------------------------
 
-  var socket = null;
-  var ready = false;
-  var attempt = 0;
-  var retryTimer = null;
-  var creating = null;
+  let socket = null;
+  let ready = false;
+  let attempt = 0;
+  let retryTimer = null;
+  let creating = null;
 
   function setConnection(text) {
     connection.textContent = text;
@@ -648,7 +653,7 @@
   }
 
   function open() {
-    var ws = new WebSocket(SOCKET_URL);
+    const ws = new WebSocket(SOCKET_URL);
     socket = ws;
     if (!ready && attempt > 0) setConnection("Reconnecting…");
     ws.onopen = function () {
@@ -656,10 +661,10 @@
     };
     ws.onmessage = function (event) {
       if (socket !== ws) return; // an old socket, already given up
-      var frame;
+      let frame;
       try {
         frame = JSON.parse(event.data);
-      } catch (ignored) {
+      } catch {
         return;
       }
       if (frame && typeof frame === "object") handle(frame);
@@ -674,7 +679,7 @@
 
   function drop() {
     if (!socket) return;
-    var ws = socket;
+    const ws = socket;
     socket = null;
     ready = false;
     ws.close();
@@ -695,7 +700,7 @@
   /** Exponential backoff with jitter, so a restarted service is not stampeded. */
   function scheduleReconnect() {
     if (retryTimer) return;
-    var delay = Math.min(MAX_BACKOFF_MS, 500 * Math.pow(2, attempt));
+    const delay = Math.min(MAX_BACKOFF_MS, 500 * Math.pow(2, attempt));
     attempt += 1;
     setConnection("Reconnecting…");
     retryTimer = setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
@@ -771,7 +776,7 @@
   }
 
   function acked(frame) {
-    var still = state.pending.some(function (p) {
+    const still = state.pending.some(function (p) {
       return p.clientId === frame.client_id;
     });
     if (!still) return;
@@ -788,7 +793,7 @@
       setConnection("Sending a little slower…");
       setTimeout(function () {
         setConnection("");
-        var p = state.pending.find(function (q) {
+        const p = state.pending.find(function (q) {
           return q.clientId === frame.client_id;
         });
         if (p) sendFrame({ type: "message", text: p.text, client_id: p.clientId });
@@ -801,11 +806,11 @@
 
   // --- what the customer does ----------------------------------------------------------
 
-  var lastTyping = 0;
+  let lastTyping = 0;
 
   function send(text, shown) {
     if (!text.trim()) return;
-    var clientId = newClientId();
+    const clientId = newClientId();
     state.pending.push({ clientId: clientId, text: text, shown: shown || text });
     store.save();
     clearQuickReplies();
@@ -847,13 +852,13 @@
   });
   composer.addEventListener("submit", function (event) {
     event.preventDefault();
-    var text = input.value;
+    const text = input.value;
     if (!text.trim()) return;
     input.value = "";
     send(text);
   });
   input.addEventListener("input", function () {
-    var now = Date.now();
+    const now = Date.now();
     if (owner === "agent" && now - lastTyping > 2500) {
       lastTyping = now;
       sendFrame({ type: "typing" });
@@ -878,7 +883,7 @@
     document.body.appendChild(host);
     host.style.setProperty("--lw-accent", COLOR);
     host.style.setProperty("--lw-on-accent", textOn(COLOR));
-    var show = function () {
+    const show = function () {
       root.hidden = false;
     };
     stylesheet.addEventListener("load", show);
