@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +12,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import settings as action_settings
 from actions.outbox import get_outbox
 from bot.escalation import Decision, Settings, Turn, turns_from_events
 
@@ -144,7 +144,7 @@ class ActionHandoff(Action):
         decision = Decision(**raw)
         record = escalation_record(tracker, decision)
         reference = "ESC-" + record["idempotency_key"][:6].upper()
-        answer = await self._send(record)
+        answer = await self._send(record, action_settings.settings())
         if decision.trigger in ("strong_negative", "negative_trend"):
             dispatcher.utter_message(response="utter_sorry_frustrating")
         if answer is None:
@@ -159,17 +159,20 @@ class ActionHandoff(Action):
         return [ActiveLoop(None), SlotSet("escalation", None), ConversationPaused()]
 
     @staticmethod
-    async def _send(record: dict[str, Any]) -> dict[str, Any] | None:
+    async def _send(
+        record: dict[str, Any], config: action_settings.Settings
+    ) -> dict[str, Any] | None:
         """Store the record durably, then try to deliver it (and anything still waiting).
 
         The queue's answer (position, estimated wait, or why nobody is online), or None
         when the service could not be reached and the record waits in the outbox.
         """
-        outbox, url = get_outbox(), os.environ.get("HANDOFF_URL")
-        outbox.add(record["idempotency_key"], record)
+        outbox, key = get_outbox(config.outbox_database_url), record["idempotency_key"]
+        outbox.add(key, record)
         try:
-            answer = await outbox.deliver(record["idempotency_key"], url)
-            await outbox.deliver_pending(url)  # and anything an outage left behind
+            answer = await outbox.deliver(key, config.handoff_url, config.handoff_service_token)
+            # and anything an outage left behind
+            await outbox.deliver_pending(config.handoff_url, config.handoff_service_token)
         except Exception:  # delivery is retried later; the record is safe in the outbox
             logger.exception("handoff delivery failed")
             return None

@@ -11,7 +11,6 @@ search is the fallback for a message the NLU did not understand, which is often 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from actions.settings import settings
 
 ARTICLES_DIR = Path("data/articles")
 HELP_URL = "https://larkspur-outdoor.example/help/{slug}"
@@ -102,7 +103,7 @@ def spacy_lemmatizer(model_path: str | None = None) -> Callable[[str], list[str]
     """Lemmas of content words, using the project's spaCy pipeline."""
     import spacy
 
-    nlp = spacy.load(model_path or os.environ.get("SPACY_MODEL_PATH", "models/spacy/en_larkspur"))
+    nlp = spacy.load(model_path or settings().spacy_model_path)
 
     def lemmas(text: str) -> list[str]:
         return [

@@ -31,6 +31,8 @@ from sqlalchemy import Column, DateTime, Integer, String, Text, create_engine, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base, sessionmaker
 
+from actions.settings import settings
+
 logger = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///var/outbox.db"
 DELIVERY_TIMEOUT_S = 3.0
@@ -118,7 +120,7 @@ class Outbox:
     ) -> dict[str, dict[str, Any]]:
         if not handoff_url or not items:
             return {}
-        token = token if token is not None else os.environ.get("HANDOFF_SERVICE_TOKEN", "")
+        token = token if token is not None else settings().handoff_service_token
         answers = {}
         timeout = aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_S)
         async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -152,15 +154,15 @@ def _now() -> dt.datetime:
 
 @lru_cache(maxsize=4)
 def get_outbox(url: str | None = None) -> Outbox:
-    """The shared outbox for ``url`` (default: ``OUTBOX_DATABASE_URL`` or SQLite)."""
-    return Outbox(url or os.environ.get("OUTBOX_DATABASE_URL", DEFAULT_URL))
+    """The shared outbox for ``url`` (default: the settings' ``OUTBOX_DATABASE_URL``)."""
+    return Outbox(url or settings().outbox_database_url)
 
 
-async def drain_forever(outbox: Outbox, url: str, every_s: float) -> None:
+async def drain_forever(outbox: Outbox, url: str, every_s: float, token: str | None = None) -> None:
     """Deliver whatever waits, every ``every_s`` seconds, until stopped."""
     while True:
         try:
-            delivered = await outbox.deliver_pending(url)
+            delivered = await outbox.deliver_pending(url, token)
         except Exception:  # a broken database file must not stop the loop for good
             logger.exception("outbox delivery failed")
             delivered = {}
@@ -174,19 +176,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["status", "drain"])
     parser.add_argument("--every", type=float, help="drain: keep trying every N seconds")
     args = parser.parse_args(argv)
-    outbox = get_outbox()
+    config = settings()
+    outbox = get_outbox(config.outbox_database_url)
     if args.command == "status":
         print(f"{len(outbox.pending())} escalation(s) waiting for the handoff service")
         return 0
-    url = os.environ.get("HANDOFF_URL")
+    url, token = config.handoff_url, config.handoff_service_token
     if not url:
         print("HANDOFF_URL is not set: nothing to deliver to", file=sys.stderr)
         return 2
     if args.every:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
-            asyncio.run(drain_forever(outbox, url, args.every))
+            asyncio.run(drain_forever(outbox, url, args.every, token))
         return 0
-    delivered = asyncio.run(outbox.deliver_pending(url))
+    delivered = asyncio.run(outbox.deliver_pending(url, token))
     print(f"Delivered {len(delivered)} escalation(s); {len(outbox.pending())} still waiting")
     return 0
 

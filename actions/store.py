@@ -21,6 +21,8 @@ from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, creat
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import declarative_base, sessionmaker
 
+from actions.settings import settings
+
 DEFAULT_URL = "sqlite:///var/store.db"
 RETURN_WINDOW_DAYS = 45
 ORDER_NUMBER_RE = re.compile(r"\b(?:ls)?\s*[-#]?\s*(\d{6})\b", re.IGNORECASE)
@@ -169,8 +171,8 @@ def _to_order(row: OrderRow) -> Order:
 
 @lru_cache(maxsize=4)
 def get_store(url: str | None = None) -> Store:
-    """The shared Store for ``url`` (default: ``STORE_DATABASE_URL`` or SQLite)."""
-    return Store(url or os.environ.get("STORE_DATABASE_URL", DEFAULT_URL))
+    """The shared Store for ``url`` (default: the settings' ``STORE_DATABASE_URL``)."""
+    return Store(url or settings().store_database_url)
 
 
 def demo_orders(today: dt.date) -> list[OrderRow]:
@@ -272,7 +274,7 @@ def main(argv: list[str]) -> int:
     if argv != ["seed"]:
         print("usage: python -m actions.store seed", file=sys.stderr)
         return 2
-    url = os.environ.get("STORE_DATABASE_URL", DEFAULT_URL)
+    url = settings().store_database_url
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
     count = seed(get_store(url))

@@ -1,5 +1,8 @@
 """Fixtures for action tests: a dispatcher, trackers from stored JSON, the real domain,
-and a throwaway store database seeded with the demo orders."""
+and a throwaway store database seeded with the demo orders.
+
+The action server's settings are read from the environment once and cached; every test
+here starts and ends with that cache cleared, so ``monkeypatch.setenv`` takes effect."""
 
 from __future__ import annotations
 
@@ -16,9 +19,18 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import store
+from actions.settings import settings
 
 TRACKERS = Path(__file__).parent / "trackers"
 TODAY = dt.date.today()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Settings read again from the (possibly monkeypatched) environment."""
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
 
 
 @pytest.fixture
@@ -51,6 +63,7 @@ def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[store.
     """A fresh SQLite store with the demo orders, used by every action via get_store()."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("STORE_DATABASE_URL", url)
+    settings.cache_clear()
     store.get_store.cache_clear()
     db = store.get_store()
     store.seed(db, TODAY)
@@ -63,6 +76,7 @@ def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[store.
 def broken_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A store URL that points at a database that can't be opened."""
     monkeypatch.setenv("STORE_DATABASE_URL", f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    settings.cache_clear()
     store.get_store.cache_clear()
     yield
     store.get_store.cache_clear()
