@@ -162,18 +162,19 @@ class ActionHandoff(Action):
     async def _send(
         record: dict[str, Any], config: action_settings.Settings
     ) -> dict[str, Any] | None:
-        """Store the record durably, then try to deliver it (and anything still waiting).
+        """Store the record durably, then post it once, and return.
 
         The queue's answer (position, estimated wait, or why nobody is online), or None
-        when the service could not be reached and the record waits in the outbox.
+        when the service could not be reached and the record waits in the outbox. Records
+        left behind by an outage, this one included, are retried by the relay
+        (``python -m actions.outbox drain --every N``), never here: an escalation must not
+        wait on other customers' records.
         """
         outbox, key = get_outbox(config.outbox_database_url), record["idempotency_key"]
         outbox.add(key, record)
         try:
             answer = await outbox.deliver(key, config.handoff_url, config.handoff_service_token)
-            # and anything an outage left behind
-            await outbox.deliver_pending(config.handoff_url, config.handoff_service_token)
-        except Exception:  # delivery is retried later; the record is safe in the outbox
+        except Exception:  # the relay retries it; the record is safe in the outbox
             logger.exception("handoff delivery failed")
             return None
         return answer

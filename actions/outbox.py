@@ -2,10 +2,12 @@
 
 Every escalation record is stored here first (SQLite by default, ``OUTBOX_DATABASE_URL``),
 keyed by its idempotency key, so a crash or an unreachable handoff service loses nothing.
-``deliver_pending`` posts undelivered records to the handoff service (``HANDOFF_URL``,
-authenticated with ``HANDOFF_SERVICE_TOKEN``); the service keeps one handoff per key, so
-delivering twice is harmless. Until that service runs, records wait here, and
-``drain --every`` (started by ``make run``) delivers them as soon as it answers.
+An escalation posts its own record once (``deliver``) and moves on; retrying whatever is
+still waiting (``deliver_pending``) is the job of the relay alone: ``drain --every``, started
+by ``make run``, delivers records as soon as the handoff service answers. Records go to
+``HANDOFF_URL``, authenticated with ``HANDOFF_SERVICE_TOKEN`` (both read once, through
+:mod:`actions.settings`); the service keeps one handoff per key, so delivering twice is
+harmless.
 
     python -m actions.outbox status            # how many escalations wait
     python -m actions.outbox drain             # try to deliver them now
@@ -105,14 +107,18 @@ class Outbox:
     async def deliver_pending(
         self, handoff_url: str | None, token: str | None = None
     ) -> dict[str, dict[str, Any]]:
-        """Post every pending record; the service's answers, by key, for those delivered."""
+        """Post every pending record; the service's answers, by key, for those delivered.
+
+        The relay's job (``drain``): each unreachable record costs up to
+        ``DELIVERY_TIMEOUT_S``, so an escalation never calls this inline."""
         return await self._deliver(self.pending(), handoff_url, token)
 
     async def deliver(
         self, key: str, handoff_url: str | None, token: str | None = None
     ) -> dict[str, Any] | None:
-        """Post one record now, even if delivered before: the service answers a repeat
-        with the same handoff and its current place in the queue."""
+        """Post one record now, once, even if delivered before: the service answers a
+        repeat with the same handoff and its current place in the queue. None when it was
+        not delivered (the attempt is recorded; the relay retries it)."""
         return (await self._deliver([self.get(key)], handoff_url, token)).get(key)
 
     async def _deliver(

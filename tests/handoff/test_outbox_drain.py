@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,17 @@ def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
         process.wait(timeout=10)
 
 
+def wait_until(
+    condition: Callable[[], bool], timeout_s: float, what: str, process: subprocess.Popen[bytes]
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout_s`` or if ``process`` exits."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert process.poll() is None, f"exited with {process.returncode} before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
+        time.sleep(0.1)
+
+
 def handoff_rows(database: Path) -> list[tuple[str, str]]:
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
@@ -65,7 +76,12 @@ async def test_the_relay_delivers_each_waiting_escalation_once_when_the_service_
         outbox.add(item["idempotency_key"], item)
     relay = ["-m", "actions.outbox", "drain", "--every", "0.5"]
     processes.append(spawn(env, relay, tmp_path / "relay.log"))
-    time.sleep(1.5)  # a few failed rounds while the service is down
+    # Failed rounds while the service is down: every record tried, none delivered.
+
+    def tried() -> bool:
+        return all(p.attempts >= 1 for p in outbox.pending())
+
+    wait_until(tried, 20, "attempt at every record", processes[-1])
     assert len(outbox.pending()) == 3
     assert all(p.attempts >= 1 for p in outbox.pending())
 
