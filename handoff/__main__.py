@@ -18,12 +18,12 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from handoff.accounts import Accounts
 from handoff.app import create_app
-from handoff.db import make_engine, migrate
+from handoff.db import Store
+from handoff.db.accounts import Accounts
+from handoff.db.engine import make_engine, migrate
 from handoff.errors import ApiError
 from handoff.settings import Settings
-from handoff.store import Store
 
 
 def safe_url(url: str) -> str:

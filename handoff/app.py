@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from handoff.accounts import Accounts
 from handoff.auth import RateLimiter
-from handoff.db import make_engine, migrate
+from handoff.db import Store
+from handoff.db.accounts import Accounts
+from handoff.db.engine import make_engine, migrate
 from handoff.errors import Handler, error_middleware
 from handoff.gateway import agent_socket, customer_socket
 from handoff.hub import Hub, Relay
@@ -20,7 +21,6 @@ from handoff.pages import add_pages, cors, security_headers
 from handoff.routes import add_routes
 from handoff.settings import Settings
 from handoff.state import ACCOUNTS, ENGINE, HTTP, HUB, LIMITS, RELAY, RESPONSES, SETTINGS, STORE
-from handoff.store import Store
 from handoff.usecases import answer_unanswered
 
 

@@ -19,10 +19,10 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from handoff import live, usecases
+from handoff.db import Store
 from handoff.errors import ApiError, Forbidden
 from handoff.hub import AGENTS, LAGGING, Event, Subscription, agent_channel, conversation_channel
 from handoff.state import ACCOUNTS, HUB, LIMITS, SETTINGS, STORE
-from handoff.store import Store
 
 logger = logging.getLogger(__name__)
 UNAUTHORIZED, TRY_AGAIN, GOING_AWAY, POLICY = 4401, 1013, 1001, 1008

@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import Row
 
+from handoff.db.queue import WAITING, Estimate
+from handoff.db.read_models import queue_entry
 from handoff.hub import AGENTS, Event, Hub, agent_channel, conversation_channel
 from handoff.state import HUB, RELAY, STORE
-from handoff.store import WAITING, Estimate, queue_entry
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from handoff.models import conversations, csat, handoffs
-from handoff.store import Store
+from handoff.db import Store
+from handoff.db.tables import conversations, csat, handoffs
 
 
 def _span(rows: list[Any], start: str, end: str) -> dict[str, Any]:

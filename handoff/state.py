@@ -8,11 +8,11 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff.accounts import Accounts
 from handoff.auth import RateLimiter
+from handoff.db import Store
+from handoff.db.accounts import Accounts
 from handoff.hub import Hub, Relay
 from handoff.settings import Settings
-from handoff.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)

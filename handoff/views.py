@@ -14,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 
 from handoff import schemas, usecases
-from handoff.accounts import Accounts, agent_dict
+from handoff.db import Store
+from handoff.db.accounts import Accounts, agent_dict
+from handoff.db.unit import iso
 from handoff.errors import ApiError, BadRequest
 from handoff.reports import prometheus, report
 from handoff.state import (
@@ -26,7 +28,6 @@ from handoff.state import (
     RESPONSES,
     STORE,
 )
-from handoff.store import Store, iso
 
 
 async def body(request: web.Request, schema: schemas.Schema) -> dict[str, Any]:

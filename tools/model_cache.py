@@ -25,6 +25,7 @@ TRAINING_INPUTS = [
     "bot/frustration.py",
     "bot/sentiment.py",
     "bot/spacy_pipeline.py",
+    "contracts/triggers.py",
 ]
 MODELS_DIR = Path("models")
 

@@ -1,6 +1,6 @@
 """Alembic environment: runs on a connection handed in (the service, the tests) or on the URL.
 
-``handoff.db.migrate`` passes an open connection through ``config.attributes``; the
+``handoff.db.engine.migrate`` passes an open connection through ``config.attributes``; the
 ``alembic`` command line, which has none, opens the async engine itself.
 """
 
@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from handoff.models import metadata
+from handoff.db.tables import metadata
 
 config = context.config
 

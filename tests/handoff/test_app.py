@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from handoff.app import create_app
-from handoff.db import make_engine
+from handoff.db.engine import make_engine
 from handoff.settings import Settings
 from handoff.state import ENGINE
 

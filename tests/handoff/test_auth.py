@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff.models import agent_tokens, agents, metadata
+from handoff.db.tables import agent_tokens, agents, metadata
+from handoff.db.unit import utcnow
 from handoff.routes import ROUTES, Route
 from handoff.settings import Settings
 from handoff.state import ACCOUNTS, ENGINE, SETTINGS, STORE
-from handoff.store import utcnow
 from tests.handoff.conftest import SERVICE, Api, bearer, record, start
 
 AGENT_ROUTES = [r for r in ROUTES if r.auth == "agent"]

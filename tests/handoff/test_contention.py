@@ -15,7 +15,7 @@ import pytest
 from aiohttp import ClientResponse
 from sqlalchemy import select
 
-from handoff.models import audit_log, handoffs
+from handoff.db.tables import audit_log, handoffs
 from handoff.settings import Settings
 from handoff.state import ENGINE
 from tests.handoff.conftest import POSTGRES, SERVICE_TOKEN, Api, bearer, postgres_schema, record

@@ -16,8 +16,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff.db import alembic_config, make_engine, migrate
-from handoff.models import metadata
+from handoff.db.engine import alembic_config, make_engine, migrate
+from handoff.db.tables import metadata
 from handoff.settings import Settings
 
 REVISIONS = list(reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions())))

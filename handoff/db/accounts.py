@@ -10,10 +10,12 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from handoff.auth import digest, hash_password, new_token, password_matches
+from handoff.db import Store
+from handoff.db.queue import chats_held, signed_in
+from handoff.db.tables import agent_tokens, agents, canned_responses, csat
+from handoff.db.unit import iso
 from handoff.errors import Conflict, NotFound, Unauthorized
-from handoff.models import agent_tokens, agents, canned_responses, csat
 from handoff.redact import redact
-from handoff.store import Store, chats_held, iso, signed_in
 
 # Verifying against this when the name is unknown makes both failures take as long.
 _DECOY_HASH = hash_password("not a password anyone has")
@@ -92,7 +94,7 @@ class Accounts:
             await connection.execute(
                 agents.update().where(agents.c.id == agent_id).values(available=available)
             )
-            await self.store._audit(
+            await self.store.audit(
                 connection,
                 None,
                 f"agent:{agent_id}",
