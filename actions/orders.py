@@ -11,7 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.store import Order, ReturnDecision, StoreUnavailable, get_store, normalize_order_number
+from actions.store import Order, ReturnDecision, StoreUnavailable, get_store
+from contracts.orders import normalize_order_number
 
 logger = logging.getLogger(__name__)
 

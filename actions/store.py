@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import secrets
 import sys
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from actions.settings import settings
 
 DEFAULT_URL = "sqlite:///var/store.db"
 RETURN_WINDOW_DAYS = 45
-ORDER_NUMBER_RE = re.compile(r"\b(?:ls)?\s*[-#]?\s*(\d{6})\b", re.IGNORECASE)
 
 Base: Any = declarative_base()  # SQLAlchemy 1.4 has no typed declarative base
 
@@ -86,12 +84,6 @@ class ReturnDecision:
     reason: str  # eligible|not_delivered|cancelled|window_closed|final_sale|already_returned
     deadline: dt.date | None = None
     existing_rma: str | None = None
-
-
-def normalize_order_number(text: str) -> str | None:
-    """Return ``LS-######`` for any way a customer types an order number, else None."""
-    match = ORDER_NUMBER_RE.search(text or "")
-    return f"LS-{match.group(1)}" if match else None
 
 
 class Store:

@@ -14,7 +14,8 @@ from actions.orders import (
     ValidateOrderStatusForm,
     ValidateReturnForm,
 )
-from actions.store import ReturnRow, normalize_order_number
+from actions.store import ReturnRow
+from contracts.orders import normalize_order_number
 
 
 def sent(dispatcher: CollectingDispatcher) -> list[str]:
