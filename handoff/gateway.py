@@ -21,7 +21,15 @@ from aiohttp import WSMsgType, web
 from handoff import live, usecases
 from handoff.db import Store
 from handoff.errors import ApiError, Forbidden
-from handoff.hub import AGENTS, LAGGING, Event, Subscription, agent_channel, conversation_channel
+from handoff.hub import (
+    AGENTS,
+    LAGGING,
+    Event,
+    Hub,
+    Subscription,
+    agent_channel,
+    conversation_channel,
+)
 from handoff.state import ACCOUNTS, HUB, LIMITS, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
@@ -104,34 +112,10 @@ async def pump(
     idle_s: float,
 ) -> None:
     """Events out and frames in, until either side ends; a lagging reader is told to resync."""
-
-    async def events() -> None:
-        while True:
-            event = await inbox.queue.get()
-            if event is LAGGING:
-                await socket.close(code=TRY_AGAIN, message=b"too far behind: reconnect")
-                return
-            await on_event(event)
-
-    async def frames() -> None:
-        while True:
-            try:
-                frame = await socket.receive(timeout=idle_s)
-            except asyncio.TimeoutError:
-                await socket.close(code=GOING_AWAY, message=b"idle")
-                return
-            if frame.type != WSMsgType.TEXT:
-                return  # closed, closing or an error: the other side is gone
-            try:
-                data = json.loads(frame.data)
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                await socket.send_json(error("invalid_json", "Send one JSON object per frame."))
-                continue
-            await on_frame(data)
-
-    tasks = [asyncio.ensure_future(events()), asyncio.ensure_future(frames())]
+    tasks = [
+        asyncio.ensure_future(_events(socket, inbox, on_event)),
+        asyncio.ensure_future(_frames(socket, on_frame, idle_s)),
+    ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -140,6 +124,42 @@ async def pump(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
                 await task
+
+
+async def _events(
+    socket: web.WebSocketResponse,
+    inbox: Subscription,
+    on_event: Callable[[Event], Awaitable[None]],
+) -> None:
+    while True:
+        event = await inbox.queue.get()
+        if event is LAGGING:
+            await socket.close(code=TRY_AGAIN, message=b"too far behind: reconnect")
+            return
+        await on_event(event)
+
+
+async def _frames(
+    socket: web.WebSocketResponse,
+    on_frame: Callable[[dict[str, Any]], Awaitable[None]],
+    idle_s: float,
+) -> None:
+    while True:
+        try:
+            frame = await socket.receive(timeout=idle_s)
+        except asyncio.TimeoutError:
+            await socket.close(code=GOING_AWAY, message=b"idle")
+            return
+        if frame.type != WSMsgType.TEXT:
+            return  # closed, closing or an error: the other side is gone
+        try:
+            data = json.loads(frame.data)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            await socket.send_json(error("invalid_json", "Send one JSON object per frame."))
+            continue
+        await on_frame(data)
 
 
 def error(code: str, message: str, **extra: Any) -> Event:
@@ -251,53 +271,69 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     except ApiError as refusal:
         await socket.close(code=UNAUTHORIZED, message=refusal.code.encode())
         return socket
-    outbox, hub = Outbox(socket, app[STORE]), app[HUB]
-    known: dict[str, Any] = (
-        greeting["last_seq"] if isinstance(greeting.get("last_seq"), dict) else {}
-    )
-    with hub.subscribe(AGENTS, agent_channel(agent.id)) as inbox:
-        held = await app[STORE].held_by(agent.id)
-        for _, conversation_id, latest in held:
-            hub.join(conversation_channel(conversation_id), inbox)
-            seen = known.get(conversation_id)
-            outbox.sent[conversation_id] = seen if isinstance(seen, int) else latest
-        handoffs = {conversation_id: handoff_id for handoff_id, conversation_id, _ in held}
+    outbox = Outbox(socket, app[STORE])
+    known = greeting["last_seq"] if isinstance(greeting.get("last_seq"), dict) else {}
+    with app[HUB].subscribe(AGENTS, agent_channel(agent.id)) as inbox:
+        chats = AgentChats(app[HUB], outbox, inbox)
+        chats.resume(await app[STORE].held_by(agent.id), known)
         await outbox.send(
             {"type": "welcome", "agent": agent.name, "queue": await app[STORE].queue()}
         )
-        for conversation_id, handoff_id in handoffs.items():
-            await outbox.catch_up(
-                conversation_id, {"conversation_id": conversation_id, "handoff_id": handoff_id}
-            )
-
-        async def on_event(event: Event) -> None:
-            conversation_id = event.get("conversation_id", "")
-            if event["type"] == "claimed":
-                hub.join(conversation_channel(conversation_id), inbox)
-                handoffs[conversation_id] = event["handoff_id"]
-                outbox.sent.setdefault(conversation_id, event.get("seq", 0))
-            elif event["type"] == "released":
-                hub.leave(conversation_channel(conversation_id), inbox)
-                handoffs.pop(conversation_id, None)
-            if event["type"] == "sync":
-                if conversation_id in handoffs:
-                    extra = {
-                        "conversation_id": conversation_id,
-                        "handoff_id": handoffs[conversation_id],
-                    }
-                    await outbox.catch_up(conversation_id, extra, event.get("message"))
-            elif event.get("speaker") != "agent":
-                await outbox.send(event)
+        await chats.catch_up()
 
         async def on_frame(data: dict[str, Any]) -> None:
-            await agent_frame(app, outbox, agent.id, handoffs, data)
+            await agent_frame(app, outbox, agent.id, chats.handoffs, data)
 
         try:
-            await pump(socket, inbox, on_event, on_frame, app[SETTINGS].ws_idle_s)
+            await pump(socket, inbox, chats.on_event, on_frame, app[SETTINGS].ws_idle_s)
         finally:
-            for conversation_id in handoffs:
-                hub.leave(conversation_channel(conversation_id), inbox)
+            chats.leave_all()
     return socket
+
+
+class AgentChats:
+    """The conversations one agent socket follows: joined on a claim, left on a release."""
+
+    def __init__(self, hub: Hub, outbox: Outbox, inbox: Subscription) -> None:
+        self.hub, self.outbox, self.inbox = hub, outbox, inbox
+        self.handoffs: dict[str, int] = {}  # conversation id -> handoff id
+
+    def resume(self, held: list[tuple[int, str, int]], known: dict[str, Any]) -> None:
+        """Follow the chats the agent holds, from the last message this client saw."""
+        for handoff_id, conversation_id, latest in held:
+            self.follow(conversation_id, handoff_id)
+            seen = known.get(conversation_id)
+            self.outbox.sent[conversation_id] = seen if isinstance(seen, int) else latest
+
+    async def catch_up(self) -> None:
+        for conversation_id in list(self.handoffs):
+            await self.outbox.catch_up(conversation_id, self.labels(conversation_id))
+
+    def labels(self, conversation_id: str) -> Event:
+        return {"conversation_id": conversation_id, "handoff_id": self.handoffs[conversation_id]}
+
+    def follow(self, conversation_id: str, handoff_id: int) -> None:
+        self.hub.join(conversation_channel(conversation_id), self.inbox)
+        self.handoffs[conversation_id] = handoff_id
+
+    def leave_all(self) -> None:
+        for conversation_id in self.handoffs:
+            self.hub.leave(conversation_channel(conversation_id), self.inbox)
+
+    async def on_event(self, event: Event) -> None:
+        conversation_id = event.get("conversation_id", "")
+        if event["type"] == "claimed":
+            self.follow(conversation_id, event["handoff_id"])
+            self.outbox.sent.setdefault(conversation_id, event.get("seq", 0))
+        elif event["type"] == "released":
+            self.hub.leave(conversation_channel(conversation_id), self.inbox)
+            self.handoffs.pop(conversation_id, None)
+        if event["type"] == "sync":
+            if conversation_id in self.handoffs:
+                labels = self.labels(conversation_id)
+                await self.outbox.catch_up(conversation_id, labels, event.get("message"))
+        elif event.get("speaker") != "agent":
+            await self.outbox.send(event)
 
 
 async def agent_frame(

@@ -16,6 +16,8 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff.db import Store
 from handoff.db.tables import conversations, csat, handoffs
@@ -48,31 +50,10 @@ async def report(store: Store, days: int = 30) -> dict[str, Any]:
             .scalars()
             .all()
         )
-        started = (
-            await connection.execute(
-                select(func.count()).where(conversations.c.created_at >= since)
-            )
-        ).scalar_one()
-        # Of the conversations started in the window, those that ever reached a person.
-        escalated = (
-            await connection.execute(
-                select(func.count(func.distinct(handoffs.c.conversation_id)))
-                .select_from(handoffs.join(conversations))
-                .where(conversations.c.created_at >= since)
-            )
-        ).scalar_one()
-    resolved = [r for r in rows if r.state == "resolved"]
+        started, escalated = await _reach(connection, since)
     return {
         "days": days,
-        "handoffs": len(rows),
-        "by_state": dict(Counter(r.state for r in rows)),
-        "by_trigger": dict(Counter(r.trigger for r in rows)),
-        "wait": _span(rows, "created_at", "assigned_at"),
-        "first_response": _span(rows, "created_at", "first_response_at"),
-        "handle": _span(
-            [r for r in rows if r.state in ("resolved", "returned")], "assigned_at", "closed_at"
-        ),
-        "resolution": _span(resolved, "created_at", "closed_at"),
+        **_speed(rows),
         "csat": {
             "count": len(ratings),
             "mean": round(statistics.fmean(ratings), 2) if ratings else None,
@@ -80,6 +61,36 @@ async def report(store: Store, days: int = 30) -> dict[str, Any]:
         },
         "conversations": started,
         "containment": round(1 - escalated / started, 3) if started else None,
+    }
+
+
+async def _reach(connection: AsyncConnection, since: dt.datetime) -> tuple[int, int]:
+    """Conversations started since ``since``, and how many of them ever reached a person."""
+    started = (
+        await connection.execute(select(func.count()).where(conversations.c.created_at >= since))
+    ).scalar_one()
+    escalated = (
+        await connection.execute(
+            select(func.count(func.distinct(handoffs.c.conversation_id)))
+            .select_from(handoffs.join(conversations))
+            .where(conversations.c.created_at >= since)
+        )
+    ).scalar_one()
+    return int(started), int(escalated)
+
+
+def _speed(rows: list[Row]) -> dict[str, Any]:
+    """How many handoffs, how they ended, and how long each step took."""
+    resolved = [r for r in rows if r.state == "resolved"]
+    handled = [r for r in rows if r.state in ("resolved", "returned")]
+    return {
+        "handoffs": len(rows),
+        "by_state": dict(Counter(r.state for r in rows)),
+        "by_trigger": dict(Counter(r.trigger for r in rows)),
+        "wait": _span(rows, "created_at", "assigned_at"),
+        "first_response": _span(rows, "created_at", "first_response_at"),
+        "handle": _span(handled, "assigned_at", "closed_at"),
+        "resolution": _span(resolved, "created_at", "closed_at"),
     }
 
 

@@ -130,13 +130,12 @@ class Conversations(Unit):
         buttons: list[dict[str, str]] | None = None,
         at: dt.datetime | None = None,
     ) -> dict[str, Any]:
+        """Store a message, redacted, as the next in sequence; a resend returns the first."""
         await self._lock_conversation(connection, conversation_id)
-        if client_id is not None:
-            query = select(messages).where(
-                messages.c.conversation_id == conversation_id, messages.c.client_id == client_id
-            )
-            if (twin := (await connection.execute(query)).first()) is not None:
-                return {**message_dict(twin), "duplicate": True}
+        if client_id is not None and (
+            twin := await self._twin(connection, conversation_id, client_id)
+        ):
+            return {**message_dict(twin), "duplicate": True}
         last = select(func.max(messages.c.seq)).where(messages.c.conversation_id == conversation_id)
         seq = ((await connection.execute(last)).scalar() or 0) + 1
         values = {
@@ -156,6 +155,14 @@ class Conversations(Unit):
         message = message_dict(values)
         self.after_commit(conversation_id, message)
         return {**message, "duplicate": False}
+
+    async def _twin(
+        self, connection: AsyncConnection, conversation_id: str, client_id: str
+    ) -> Row | None:
+        query = select(messages).where(
+            messages.c.conversation_id == conversation_id, messages.c.client_id == client_id
+        )
+        return (await connection.execute(query)).first()
 
     async def say(
         self,
