@@ -1,6 +1,7 @@
 // ESLint (flat config) for the browser scripts: the chat widget and the agents' console.
-// Both are classic <script>s with no build step, so they are linted as scripts with
-// browser globals. `make lint` runs `eslint handoff/static`.
+// Neither has a build step. The widget is a classic <script>; the console is ES modules
+// (handoff/static/console/, entry main.js), linted as modules. Both get browser globals.
+// `make lint` runs `eslint handoff/static`.
 "use strict";
 
 const js = require("@eslint/js");
@@ -19,6 +20,12 @@ module.exports = [
       eqeqeq: "error",
       "no-var": "error",
       "prefer-const": "error",
+    },
+  },
+  {
+    files: ["handoff/static/console/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
     },
   },
   {
