@@ -57,6 +57,12 @@ async def open_socket(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
+async def greeted(request: web.Request) -> tuple[web.WebSocketResponse, dict[str, Any] | None]:
+    """The upgraded socket and its ``hello`` frame (None: the socket is closed already)."""
+    socket = await open_socket(request)
+    return socket, await hello(socket)
+
+
 async def hello(socket: web.WebSocketResponse) -> dict[str, Any] | None:
     """The first frame, if it is a ``hello`` with a token in time; else the socket is closed."""
     try:
@@ -166,6 +172,12 @@ def error(code: str, message: str, **extra: Any) -> Event:
     return {"type": "error", "code": code, "message": message, **extra}
 
 
+def no_text(client_id: str | None) -> Event:
+    return error(
+        "invalid_message", "A message needs text (1-5000 characters).", client_id=client_id
+    )
+
+
 def text_field(data: dict[str, Any]) -> str | None:
     text = data.get("text")
     if isinstance(text, str) and text.strip() and len(text) <= 5000:
@@ -184,8 +196,7 @@ def client_id_field(data: dict[str, Any]) -> str | None:
 async def customer_socket(request: web.Request) -> web.StreamResponse:
     """``GET /ws/customer``: the widget's live channel (see docs/PROTOCOL.md)."""
     app = request.app
-    socket = await open_socket(request)
-    greeting = await hello(socket)
+    socket, greeting = await greeted(request)
     if greeting is None:
         return socket
     conversation_id = await app[STORE].conversation_for_token(greeting["token"])
@@ -236,13 +247,7 @@ async def customer_frame(
     elif kind == "message":
         text, client_id = text_field(data), client_id_field(data)
         if text is None:
-            await outbox.send(
-                error(
-                    "invalid_message",
-                    "A message needs text (1-5000 characters).",
-                    client_id=client_id,
-                )
-            )
+            await outbox.send(no_text(client_id))
         elif not app[LIMITS]["customer_messages"].allow(conversation_id):
             await outbox.send(
                 error(
@@ -262,8 +267,7 @@ async def customer_frame(
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     """``GET /ws/agent``: queue changes and the agent's conversations, live."""
     app = request.app
-    socket = await open_socket(request)
-    greeting = await hello(socket)
+    socket, greeting = await greeted(request)
     if greeting is None:
         return socket
     try:
@@ -355,13 +359,7 @@ async def agent_frame(
     else:
         text, client_id = text_field(data), client_id_field(data)
         if text is None:
-            await outbox.send(
-                error(
-                    "invalid_message",
-                    "A message needs text (1-5000 characters).",
-                    client_id=client_id,
-                )
-            )
+            await outbox.send(no_text(client_id))
             return
         try:
             stored = await app[STORE].agent_message(held or 0, agent_id, text, client_id)
