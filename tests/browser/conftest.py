@@ -11,15 +11,11 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
-from tools.serve import ROOT
-
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # Flags a headless Chromium needs on this machine: root, no GPU, and no calls home
 # (the network is closed, and Chromium would retry them).
 FLAGS = [
@@ -31,8 +27,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# `make screenshots` points this at docs/screenshots; a plain test run leaves those alone.
-SCREENSHOTS = ROOT / os.environ.get("SCREENSHOTS", "var/screenshots")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,11 +58,3 @@ def page(browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert dialogs == [], f"a dialog opened: {dialogs}"
-
-
-def axe_violations(page: Page, selector: str | None = None) -> list[dict[str, Any]]:
-    """Serious and critical accessibility violations axe-core finds on the page."""
-    page.evaluate(AXE.read_text())  # through DevTools, so the page's CSP does not block it
-    context = f"document.querySelector({selector!r})" if selector else "document"
-    results = page.evaluate(f"async () => await axe.run({context})")
-    return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]

@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
-from tests.e2e.test_handoff import PASSWORD, add_agent, call
+from tests.helpers.browser import SCREENSHOTS, axe_violations
+from tests.helpers.stack import PASSWORD, add_agent, call
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

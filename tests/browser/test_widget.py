@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from tests.browser.conftest import SCREENSHOTS, axe_violations
-from tests.e2e.test_handoff import call, everyone_away, signed_in_agent
+from tests.helpers.browser import SCREENSHOTS, axe_violations
+from tests.helpers.stack import call, everyone_away, signed_in_agent
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

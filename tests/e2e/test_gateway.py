@@ -13,39 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.test_handoff import call, signed_in_agent
+from tests.helpers.stack import Side, call, signed_in_agent
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-Socket = aiohttp.ClientWebSocketResponse
-
-
-class Side:
-    """One socket, and the events it received that no one has asked for yet."""
-
-    def __init__(self, socket: Socket) -> None:
-        self.socket = socket
-        self.unread: list[dict[str, Any]] = []
-
-    async def wait_for(self, kind: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
-        """The first unread event of this type whose fields include ``match``."""
-        while True:
-            for event in self.unread:
-                if event["type"] == kind and all(event.get(k) == v for k, v in match.items()):
-                    self.unread.remove(event)
-                    return event
-            self.unread.append(await asyncio.wait_for(self.socket.receive_json(), timeout))
-
-    async def reply_to(self, text: str, client_id: str) -> list[dict[str, Any]]:
-        """Send a customer message; the bot's messages until it goes quiet for a moment."""
-        await self.socket.send_json({"type": "message", "text": text, "client_id": client_id})
-        await self.wait_for("message", client_id=client_id)
-        replies = [await self.wait_for("message", speaker="bot")]
-        while True:
-            try:
-                replies.append(await self.wait_for("message", timeout=1.5, speaker="bot"))
-            except asyncio.TimeoutError:
-                return replies
 
 
 @pytest.fixture

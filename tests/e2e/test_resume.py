@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.test_gateway import Side
-from tests.handoff.test_restart import Service, post
+from tests.helpers.process import Service, post
+from tests.helpers.stack import Side
 from tools.serve import Stack
 
 

@@ -23,7 +23,7 @@ from handoff.db.unit import utcnow
 from handoff.routes import ROUTES, Route
 from handoff.settings import Settings
 from handoff.state import ACCOUNTS, ENGINE, SETTINGS, STORE
-from tests.handoff.conftest import SERVICE, Api, bearer, record, start
+from tests.helpers.service import SERVICE, Api, bearer, record, start
 
 AGENT_ROUTES = [r for r in ROUTES if r.auth == "agent"]
 CUSTOMER_ROUTES = [r for r in ROUTES if r.auth == "customer"]

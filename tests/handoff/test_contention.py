@@ -18,7 +18,7 @@ from sqlalchemy import select
 from handoff.db.tables import audit_log, handoffs
 from handoff.settings import Settings
 from handoff.state import ENGINE
-from tests.handoff.conftest import POSTGRES, SERVICE_TOKEN, Api, bearer, postgres_schema, record
+from tests.helpers.service import POSTGRES, SERVICE_TOKEN, Api, bearer, postgres_schema, record
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from handoff.hub import LAGGING, Hub
 from handoff.settings import Settings
 from handoff.state import STORE
-from tests.handoff.conftest import START, Api, controlled, record, start
+from tests.helpers.service import START, Api, controlled, record, start
 
 Socket = aiohttp.ClientWebSocketResponse
 

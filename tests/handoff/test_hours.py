@@ -10,7 +10,7 @@ import pytest
 from handoff.hours import BusinessHours
 from handoff.settings import Settings
 from handoff.state import STORE
-from tests.handoff.conftest import Api, record, start
+from tests.helpers.service import Api, record, start
 
 SATURDAY_NOON_UTC = dt.datetime(2026, 11, 28, 12, 0)
 MONDAY_NOON_UTC = dt.datetime(2026, 11, 23, 12, 0)

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from handoff.routes import ROUTER_PATTERNS, ROUTES
-from tests.handoff.conftest import SERVICE_TOKEN, record
+from tests.helpers.service import SERVICE_TOKEN, record
 from tools.net import free_port, wait_http
 
 PASSWORD = "fuzz-password"

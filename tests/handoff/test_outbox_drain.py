@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from actions.outbox import Outbox
-from tests.handoff.conftest import SERVICE_TOKEN, record
+from tests.helpers.service import SERVICE_TOKEN, record
 from tools.net import free_port, wait_http
 from tools.serve import ROOT
 

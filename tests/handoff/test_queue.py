@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp.test_utils import TestClient
 
-from tests.handoff.conftest import SERVICE, START, Api, controlled, record
+from tests.helpers.service import SERVICE, START, Api, controlled, record
 
 
 async def test_an_escalation_is_queued_with_position_and_wait(api: Api) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.handoff.conftest import START, Api, Clock, controlled, record
+from tests.helpers.service import START, Api, Clock, controlled, record
 
 pytestmark = pytest.mark.usefixtures("fast_hashing")
 
