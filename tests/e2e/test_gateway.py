@@ -6,7 +6,8 @@ conversation, to the agent while a person does, and back.
 
 from __future__ import annotations
 
-import asyncio
+import json
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,13 +34,15 @@ async def connect(http: aiohttp.ClientSession, stack: Stack, path: str, token: s
     return side
 
 
-def bot_events(stack: Stack, conversation_id: str) -> list[dict[str, Any]]:
-    import json
-    import urllib.request
-
+def tracker_events(stack: Stack, conversation_id: str, kind: str) -> list[dict[str, Any]]:
+    """Rasa's record of the conversation (its HTTP API, ``--enable-api``): events of a kind."""
     url = f"{stack.rasa_url}/conversations/{conversation_id}/tracker"
     with urllib.request.urlopen(url, timeout=30) as response:
-        return [e for e in json.loads(response.read())["events"] if e["event"] == "bot"]
+        return [e for e in json.loads(response.read())["events"] if e["event"] == kind]
+
+
+def user_texts(stack: Stack, conversation_id: str) -> list[str]:
+    return [e.get("text") or "" for e in tracker_events(stack, conversation_id, "user")]
 
 
 async def test_bot_person_bot_over_the_sockets(stack: Stack, http: aiohttp.ClientSession) -> None:
@@ -64,20 +67,23 @@ async def test_bot_person_bot_over_the_sockets(stack: Stack, http: aiohttp.Clien
     status, claimed = call(stack, "POST", f"/handoffs/{handoff_id}/claim", agent_token)
     assert status == 200, claimed
     assert (await widget.wait_for("agent_joined"))["name"] == "gwen"
-    bot_said = len(bot_events(stack, conversation_id))
+    bot_said = len(tracker_events(stack, conversation_id, "bot"))
 
     await console.socket.send_json(
         {"type": "message", "handoff_id": handoff_id, "text": "Hi, Gwen here.", "client_id": "a1"}
     )
     assert (await widget.wait_for("message", speaker="agent"))["text"] == "Hi, Gwen here."
-    for n in range(3):
-        await widget.socket.send_json(
-            {"type": "message", "text": f"detail {n}", "client_id": f"d{n}"}
-        )
+    details = ["detail 0", "detail 1", "detail 2"]
+    for n, detail in enumerate(details):
+        await widget.socket.send_json({"type": "message", "text": detail, "client_id": f"d{n}"})
+    for n in range(3):  # each one acknowledged, that is, stored
+        await widget.wait_for("ack", client_id=f"d{n}")
     got = [await console.wait_for("message", speaker="customer") for _ in range(3)]
-    assert [m["text"] for m in got] == ["detail 0", "detail 1", "detail 2"]
-    await asyncio.sleep(1)
-    assert len(bot_events(stack, conversation_id)) == bot_said  # the bot said nothing meanwhile
+    assert [m["text"] for m in got] == details
+    # Rasa's record: the agent owns the chat, so nothing reached the bot and it said nothing.
+    assert not set(details) & set(user_texts(stack, conversation_id))
+    assert "Hi, Gwen here." not in user_texts(stack, conversation_id)
+    assert len(tracker_events(stack, conversation_id, "bot")) == bot_said
 
     summary = "Gwen confirmed LS-117342 arrives on Thursday."
     status, back = call(
@@ -90,6 +96,10 @@ async def test_bot_person_bot_over_the_sockets(stack: Stack, http: aiohttp.Clien
     order = await widget.reply_to("where is my order?", "m5")
     texts = " ".join(r["text"] for r in order)
     assert "LS-117342" in texts and "order number" not in texts.lower()  # not asked again
+    # Rasa handles a conversation's messages in order, so had any agent-owned message been
+    # relayed it would be on the record by now, before the ones the bot has answered since.
+    said_to_bot = user_texts(stack, conversation_id)
+    assert "do you ship to Canada?" in said_to_bot and not set(details) & set(said_to_bot)
 
     status, history = call(stack, "GET", f"/conversations/{conversation_id}", session["token"])
     seqs = [m["seq"] for m in history["messages"]]

@@ -88,9 +88,7 @@ async def test_the_relay_delivers_each_waiting_escalation_once_when_the_service_
     service = spawn(env, ["-m", "handoff"], tmp_path / "handoff.log")
     processes.append(service)
     wait_http(env["HANDOFF_URL"] + "/healthz", service, 30, tmp_path / "handoff.log")
-    deadline = time.monotonic() + 20
-    while outbox.pending() and time.monotonic() < deadline:
-        time.sleep(0.3)
+    wait_until(lambda: not outbox.pending(), 20, "delivery of every record", processes[0])
     assert outbox.pending() == []
 
     # Delivering the same records again (a crash between post and mark) changes nothing.
