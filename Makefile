@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent test screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay clean
+.PHONY: help install run shell train validate seed agent test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,14 @@ shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the 
 
 test: lint train validate $(CHROMIUM) $(AXE) ## Run every check: data, NLU quality, stories, actions, service, end to end, browser
 	$(BIN)/python -m pytest
+
+# No training, no browser, no end-to-end stack; the OpenAPI fuzzing and the 50-agent
+# contention run are left to `make test`.
+FAST_TESTS := tests/handoff tests/actions tests/articles tests/escalation/test_triggers.py tests/test_imports.py
+
+test-fast: lint ## Lint, then the unit and service tests (no training, browser or e2e; ~90 s)
+	$(BIN)/python -m pytest $(FAST_TESTS) -m "not slow and not e2e" -q \
+	  --ignore=tests/handoff/test_openapi.py --ignore=tests/handoff/test_contention.py
 
 screenshots: train $(CHROMIUM) $(AXE) ## Retake the README's screenshots (docs/screenshots) with the browser tests
 	SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser -q

@@ -15,6 +15,8 @@ from tests.helpers.process import Service, post
 from tests.helpers.stack import Side
 from tools.serve import Stack
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
