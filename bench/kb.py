@@ -10,6 +10,7 @@ article, the share answered with a wrong one, and the share of out-of-scope mess
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -17,6 +18,7 @@ from actions.knowledge import (
     MIN_SCORE,
     MIN_SCORE_ASKED,
     ArticleIndex,
+    Hit,
     load_articles,
     spacy_lemmatizer,
 )
@@ -31,13 +33,8 @@ SHIPPED = {
 THRESHOLDS = [0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
 
 
-def main() -> int:
-    index = ArticleIndex(load_articles(), spacy_lemmatizer())
-    questions = yaml.safe_load(QUESTIONS.read_text())["questions"]
-    oos = [e.text for e in load_examples(HELDOUT_OUT_OF_SCOPE)]
-    best = [index.ranked(q["text"])[0] for q in questions]
-    oos_best = [index.ranked(text)[0].score for text in oos]
-    top1 = sum(h.passage.article.slug == q["slug"] for h, q in zip(best, questions, strict=True))
+def sweep(best: list[Hit], questions: list[dict[str, Any]], oos_best: list[float]) -> str:
+    """For each threshold: right and wrong answers, and out-of-scope messages rejected."""
     rows = []
     for t in THRESHOLDS:
         right = sum(
@@ -54,9 +51,27 @@ def main() -> int:
                 SHIPPED.get(t, t),
                 right / len(questions),
                 wrong / len(questions),
-                rejected / len(oos),
+                rejected / len(oos_best),
             ]
         )
+    return table(
+        [
+            "threshold",
+            "answered, right article",
+            "answered, wrong article",
+            "out-of-scope rejected",
+        ],
+        rows,
+    )
+
+
+def main() -> int:
+    index = ArticleIndex(load_articles(), spacy_lemmatizer())
+    questions = yaml.safe_load(QUESTIONS.read_text())["questions"]
+    oos = [e.text for e in load_examples(HELDOUT_OUT_OF_SCOPE)]
+    best = [index.ranked(q["text"])[0] for q in questions]
+    oos_best = [index.ranked(text)[0].score for text in oos]
+    top1 = sum(h.passage.article.slug == q["slug"] for h, q in zip(best, questions, strict=True))
     write(
         "kb",
         "make bench-kb",
@@ -65,15 +80,7 @@ def main() -> int:
                 f"{top1}/{len(questions)} = {top1 / len(questions):.3f} on "
                 f"{len(questions)} held-out questions over {len(load_articles())} articles."
             ),
-            "Answer threshold sweep": table(
-                [
-                    "threshold",
-                    "answered, right article",
-                    "answered, wrong article",
-                    "out-of-scope rejected",
-                ],
-                rows,
-            ),
+            "Answer threshold sweep": sweep(best, questions, oos_best),
         },
     )
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from bench.report import table, write
-from tools.evaluation import HELDOUT_IN_SCOPE, evaluate, load_examples, score
+from tools.evaluation import HELDOUT_IN_SCOPE, Example, Report, evaluate, load_examples, score
 
 BIN = Path(sys.executable).parent
 THRESHOLDS = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7]
@@ -67,39 +67,47 @@ def train(config: Path, out: Path, name: str) -> tuple[Path, float]:
     return out / f"{name}.tar.gz", time.monotonic() - started
 
 
-def main() -> int:
-    in_scope = load_examples(HELDOUT_IN_SCOPE)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        configs = {
-            "LogisticRegressionClassifier": Path("config.yml"),
-            "DIETClassifier": variant_config(work),
-        }
-        rows, sweeps = [], {}
-        for name, config in configs.items():
-            model, seconds = train(config, work, name)
-            print(f"Evaluating {name} …", flush=True)
-            report, in_preds, oos_preds = evaluate(model)
-            threshold = next(
-                s["threshold"]
-                for s in yaml.safe_load(config.read_text())["pipeline"]
-                if s["name"].endswith("FallbackClassifier")
-            )
-            rows.append(
-                [
-                    name,
-                    threshold,
-                    report.intent_macro_f1,
-                    report.faq_accuracy,
-                    report.oos_recall,
-                    f"{seconds:.0f}",
-                ]
-            )
-            sweeps[name] = [
-                [t, (r := score(in_scope, in_preds, oos_preds, t)).intent_macro_f1, r.oos_recall]
-                for t in THRESHOLDS
+def fallback_threshold(config: Path) -> object:
+    """The FallbackClassifier threshold a pipeline config sets, as written there."""
+    return next(
+        s["threshold"]
+        for s in yaml.safe_load(config.read_text())["pipeline"]
+        if s["name"].endswith("FallbackClassifier")
+    )
+
+
+def compare(
+    configs: dict[str, Path], work: Path, in_scope: list[Example]
+) -> tuple[list[list[object]], dict[str, list[list[float]]], Report]:
+    """Train and score each config: a table row each, its threshold sweep, the last report."""
+    rows: list[list[object]] = []
+    sweeps: dict[str, list[list[float]]] = {}
+    for name, config in configs.items():
+        model, seconds = train(config, work, name)
+        print(f"Evaluating {name} …", flush=True)
+        report, in_preds, oos_preds = evaluate(model)
+        rows.append(
+            [
+                name,
+                fallback_threshold(config),
+                report.intent_macro_f1,
+                report.faq_accuracy,
+                report.oos_recall,
+                f"{seconds:.0f}",
             ]
-    sections = {
+        )
+        sweeps[name] = [
+            [t, (r := score(in_scope, in_preds, oos_preds, t)).intent_macro_f1, r.oos_recall]
+            for t in THRESHOLDS
+        ]
+    return rows, sweeps, report
+
+
+def sections(
+    report: Report, rows: list[list[object]], sweeps: dict[str, list[list[float]]]
+) -> dict[str, str]:
+    """The results file: the classifier table, then one threshold sweep per classifier."""
+    found = {
         "Classifiers on the held-out sets": (
             f"In-scope: {report.in_scope_count} messages "
             f"({report.faq_count} FAQ); out-of-scope: {report.oos_count}.\n\n"
@@ -117,10 +125,22 @@ def main() -> int:
         ),
     }
     for name, sweep in sweeps.items():
-        sections[f"Fallback threshold sweep: {name}"] = table(
+        found[f"Fallback threshold sweep: {name}"] = table(
             ["threshold", "intent macro-F1", "OOS fallback recall"], sweep
         )
-    write("nlu", "make bench-nlu", sections)
+    return found
+
+
+def main() -> int:
+    in_scope = load_examples(HELDOUT_IN_SCOPE)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        configs = {
+            "LogisticRegressionClassifier": Path("config.yml"),
+            "DIETClassifier": variant_config(work),
+        }
+        rows, sweeps, report = compare(configs, work, in_scope)
+    write("nlu", "make bench-nlu", sections(report, rows, sweeps))
     return 0
 
 

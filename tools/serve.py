@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,10 +103,26 @@ class Stack:
     def start(self, progress: bool = False) -> None:
         """Start both servers and return once both answer."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        say = print if progress else (lambda *a, **k: None)
+        say: Callable[..., None] = print if progress else (lambda *a, **k: None)
         started = time.monotonic()
         say(f"Starting the action server on port {self.actions_port} …", flush=True)
-        actions, actions_log = self._spawn(
+        actions = self._spawn_actions()
+        say(f"Starting the handoff service on port {self.handoff_port} …", flush=True)
+        handoff = self._spawn_handoff()
+        say(
+            f"Starting the Rasa server on port {self.rasa_port} (loading {self.model.name}) …",
+            flush=True,
+        )
+        rasa = self._spawn_rasa()
+        try:
+            self._wait_ready(actions, handoff, rasa, say, started)
+        except Exception:
+            self.stop()
+            raise
+
+    def _spawn_actions(self) -> tuple[subprocess.Popen[bytes], Path]:
+        """The action server (``rasa run actions``)."""
+        return self._spawn(
             "actions",
             [
                 str(BIN / "rasa"),
@@ -117,16 +134,18 @@ class Stack:
                 str(self.actions_port),
             ],
         )
-        say(f"Starting the handoff service on port {self.handoff_port} …", flush=True)
-        handoff, handoff_log = self._spawn("handoff", [str(BIN / "python"), "-m", "handoff"])
+
+    def _spawn_handoff(self) -> tuple[subprocess.Popen[bytes], Path]:
+        """The handoff service, and the relay that drains the action server's outbox into it."""
+        handoff = self._spawn("handoff", [str(BIN / "python"), "-m", "handoff"])
         self._spawn(
             "outbox", [str(BIN / "python"), "-m", "actions.outbox", "drain", "--every", "5"]
         )
-        say(
-            f"Starting the Rasa server on port {self.rasa_port} (loading {self.model.name}) …",
-            flush=True,
-        )
-        rasa, rasa_log = self._spawn(
+        return handoff
+
+    def _spawn_rasa(self) -> tuple[subprocess.Popen[bytes], Path]:
+        """The Rasa server with its HTTP API on (``--enable-api``, no token)."""
+        return self._spawn(
             "rasa",
             [
                 str(BIN / "rasa"),
@@ -144,16 +163,23 @@ class Stack:
                 str(ROOT / "credentials.yml"),
             ],
         )
-        try:
-            wait_http(f"{self.actions_url}/health", actions, 120, actions_log)
-            say(f"  action server ready ({time.monotonic() - started:.0f} s)", flush=True)
-            wait_http(f"{self.handoff_url}/healthz", handoff, 60, handoff_log)
-            say(f"  handoff service ready ({time.monotonic() - started:.0f} s)", flush=True)
-            wait_http(f"{self.rasa_url}/status", rasa, 300, rasa_log)
-            say(f"  Rasa server ready ({time.monotonic() - started:.0f} s)", flush=True)
-        except Exception:
-            self.stop()
-            raise
+
+    def _wait_ready(
+        self,
+        actions: tuple[subprocess.Popen[bytes], Path],
+        handoff: tuple[subprocess.Popen[bytes], Path],
+        rasa: tuple[subprocess.Popen[bytes], Path],
+        say: Callable[..., None],
+        started: float,
+    ) -> None:
+        """Wait for each server's health endpoint in turn, saying when each one answers."""
+        for name, url, (process, log), timeout in (
+            ("action server", f"{self.actions_url}/health", actions, 120),
+            ("handoff service", f"{self.handoff_url}/healthz", handoff, 60),
+            ("Rasa server", f"{self.rasa_url}/status", rasa, 300),
+        ):
+            wait_http(url, process, timeout, log)
+            say(f"  {name} ready ({time.monotonic() - started:.0f} s)", flush=True)
 
     def stop(self) -> None:
         """Stop every process: SIGTERM, then SIGKILL after a grace period."""
