@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from contracts.triggers import TRIGGERS
 from handoff.pages import STATIC
 from handoff.settings import Settings
-from tests.handoff.conftest import start
+from tests.helpers.service import start
 
 CONSOLE = STATIC / "console"
 MODULES = sorted(CONSOLE.glob("*.js"))
@@ -56,9 +56,9 @@ def test_the_console_never_writes_html() -> None:
     """Message text reaches the page only as text: no innerHTML and friends anywhere."""
     for path in MODULES:
         source = path.read_text()
-        assert not re.search(r"innerHTML\s*=|outerHTML|insertAdjacentHTML|document\.write|eval\(", source), (
-            path.name
-        )
+        assert not re.search(
+            r"innerHTML\s*=|outerHTML|insertAdjacentHTML|document\.write|eval\(", source
+        ), path.name
 
 
 @pytest.fixture
@@ -72,7 +72,9 @@ async def client(tmp_path: Path) -> AsyncIterator[TestClient]:
     await running.close()
 
 
-async def test_the_page_loads_the_entry_module_and_every_module_is_served(client: TestClient) -> None:
+async def test_the_page_loads_the_entry_module_and_every_module_is_served(
+    client: TestClient,
+) -> None:
     page = await client.get("/console")
     assert page.status == 200
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]

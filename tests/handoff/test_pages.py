@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from handoff.pages import STATIC
 from handoff.settings import Settings
-from tests.handoff.conftest import start
+from tests.helpers.service import start
 
 STORE = "https://shop.example"
 
