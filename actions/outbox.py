@@ -36,7 +36,6 @@ from sqlalchemy.orm import declarative_base, sessionmaker
 from actions.settings import settings
 
 logger = logging.getLogger(__name__)
-DEFAULT_URL = "sqlite:///var/outbox.db"
 DELIVERY_TIMEOUT_S = 3.0
 
 Base: Any = declarative_base()  # SQLAlchemy 1.4 has no typed declarative base

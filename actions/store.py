@@ -22,7 +22,6 @@ from sqlalchemy.orm import declarative_base, sessionmaker
 
 from actions.settings import settings
 
-DEFAULT_URL = "sqlite:///var/store.db"
 RETURN_WINDOW_DAYS = 45
 
 Base: Any = declarative_base()  # SQLAlchemy 1.4 has no typed declarative base

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from actions import outbox, store
+from actions import outbox
 from actions.settings import Settings, settings
 
 
@@ -24,8 +24,8 @@ def test_defaults_when_nothing_is_set() -> None:
     assert config == Settings()
     assert config.handoff_url is None
     assert config.handoff_service_token == ""
-    assert config.outbox_database_url == "sqlite:///var/outbox.db" == outbox.DEFAULT_URL
-    assert config.store_database_url == "sqlite:///var/store.db" == store.DEFAULT_URL
+    assert config.outbox_database_url == "sqlite:///var/outbox.db"
+    assert config.store_database_url == "sqlite:///var/store.db"
     assert config.spacy_model_path == "models/spacy/en_larkspur"
 
 
