@@ -25,6 +25,10 @@ class Settings:
     handoff_url: str | None = None
     # Shared with the handoff service, which checks it on every posted escalation.
     handoff_service_token: str = ""
+    # Rasa sends it with every action call; the action server refuses a call without it.
+    actions_token: str = ""
+    # Keys the email digests the handoff service sends beside redacted text (contracts.pii).
+    pii_key: str = ""
     # Where escalation records are stored before delivery (see actions.outbox).
     outbox_database_url: str = "sqlite:///var/outbox.db"
     # The store's order database (see actions.store).

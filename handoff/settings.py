@@ -25,7 +25,18 @@ class Settings:
     service_token: str = ""
     # Rasa's HTTP API, for handing a conversation back to the bot.
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's --auth-token, also checked by the handoff channel that customer text goes to.
     rasa_token: str = ""
+    # Keys the email digests sent beside redacted text (contracts.pii); none: no digests.
+    pii_key: str = ""
+    # Shared with the embedding site, which signs customer_ref with it (HMAC-SHA256);
+    # none: no customer_ref is linked to a customer.
+    identity_secret: str = ""
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks,
+    # comma-separated); any other peer is the client itself.
+    trusted_proxies: str = ""
+    # Open sockets one client address may hold; the next is refused (close code 1013).
+    sockets_per_address: int = 200
     agent_token_ttl_s: int = 8 * 3600
     # "always", or e.g. "mon-fri 09:00-18:00, sat 10:00-14:00" in business_timezone.
     business_hours: str = "always"
