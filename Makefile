@@ -60,7 +60,8 @@ run: train $(STORE_DB) ## Set up if needed, then start Rasa, the action server a
 	$(BIN)/python -m tools.serve --model $$($(BIN)/python -m tools.model_cache)
 
 shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the action server)
-	@$(BIN)/rasa run actions --actions actions --port 5055 > var/log-actions-shell.log 2>&1 & \
+	@eval "$$($(BIN)/python -m tools.keys)"; \
+	$(BIN)/python -m actions.server --port 5055 > var/log-actions-shell.log 2>&1 & \
 	pid=$$!; trap "kill $$pid" EXIT; \
 	$(BIN)/rasa shell --model $$($(BIN)/python -m tools.model_cache) --endpoints endpoints.yml
 

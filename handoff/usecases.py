@@ -24,9 +24,11 @@ from sqlalchemy.engine import Row
 
 from contracts import triggers
 from contracts.orders import normalize_order_number
+from contracts.pii import email_digest
 from handoff import live
 from handoff.clients import rasa
 from handoff.hub import Event
+from handoff.redact import emails
 from handoff.state import ACCOUNTS, HTTP, RELAY, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
@@ -142,13 +144,17 @@ async def leave(app: web.Application, conversation_id: str) -> int | None:
 async def customer_message(
     app: web.Application, conversation_id: str, text: str, client_id: str | None
 ) -> dict[str, Any]:
-    """Store a customer's message; unless a person owns the chat, let the bot answer it."""
+    """Store a customer's message; unless a person owns the chat, let the bot answer it.
+
+    The bot gets the text as stored, redacted, and keyed digests of the email addresses
+    taken out of it (to check an order's email against)."""
     store = app[STORE]
     message = await store.customer_message(conversation_id, text, client_id)
     if message.pop("bot_answers", False):  # checked again in turn: the bot may hand over
-        app[RELAY].start(
-            _answer(app, conversation_id, message["seq"], text), f"answer:{conversation_id}"
-        )
+        key = app[SETTINGS].pii_key
+        digests = [email_digest(key, email) for email in emails(text)] if key else []
+        answer = _answer(app, conversation_id, message["seq"], message["text"], digests)
+        app[RELAY].start(answer, f"answer:{conversation_id}")
     return message
 
 
@@ -165,22 +171,30 @@ async def answer_unanswered(app: web.Application) -> int:
     return len(waiting)
 
 
-async def _answer(app: web.Application, conversation_id: str, seq: int, text: str) -> None:
+async def _answer(
+    app: web.Application,
+    conversation_id: str,
+    seq: int,
+    text: str,
+    digests: list[str] | None = None,
+) -> None:
     """Relay one customer message to Rasa and store its replies; errors end up as a message."""
     try:
         async with app[RELAY].lock(conversation_id):
             if await app[STORE].open_handoff(conversation_id) is not None:
                 return  # a person owns the conversation: the bot is not asked
             live.tell(app, conversation_id, {"type": "typing", "speaker": "bot"})
-            await _ask_rasa(app, conversation_id, text)
+            await _ask_rasa(app, conversation_id, text, digests)
     except Exception:
         logger.exception("answering message %s of %s failed", seq, conversation_id)
 
 
-async def _ask_rasa(app: web.Application, conversation_id: str, text: str) -> None:
+async def _ask_rasa(
+    app: web.Application, conversation_id: str, text: str, digests: list[str] | None
+) -> None:
     store, settings = app[STORE], app[SETTINGS]
     try:
-        replies = await rasa.replies(app[HTTP], settings, conversation_id, text)
+        replies = await rasa.replies(app[HTTP], settings, conversation_id, text, digests)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
         logger.warning("Rasa did not answer for %s: %s", conversation_id, error)
         if text.strip() == ASK_FOR_PERSON["payload"]:

@@ -49,3 +49,12 @@ def _save(path: Path, values: dict[str, str]) -> None:
         json.dump(values, out, indent=2)
     os.chmod(path, 0o600)  # an older file may have been wider
 
+
+def main() -> None:
+    """``python -m tools.keys``: ``export NAME=…`` lines for ``make shell``'s environment."""
+    for name, value in vars(load(Path("var"))).items():
+        print(f"export {name.upper()}={value}")
+
+
+if __name__ == "__main__":
+    main()

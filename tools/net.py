@@ -20,9 +20,10 @@ def free_port() -> int:
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
     """Poll ``url`` until it answers 200; fail early if ``process`` dies."""
     deadline = time.monotonic() + timeout
+    shown = url.split("?")[0]  # a query may carry a token: keep it out of messages
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}; see {log}")
+            raise RuntimeError(f"{shown} exited with {process.returncode}; see {log}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -30,4 +31,4 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float, log: P
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s; see {log}")
+    raise TimeoutError(f"{shown} did not answer within {timeout:.0f} s; see {log}")

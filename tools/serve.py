@@ -1,36 +1,101 @@
-"""Start the assistant's servers together, wait until they answer, stop them together.
+"""Start the assistant's servers together, keep them running, stop them together.
 
-Four processes: the action server, the handoff service (the agents' queue), the outbox
-relay that delivers escalations the handoff service missed while it was down, and Rasa.
+Four processes: the action server, the handoff service (the agents' queue and the only
+door customers use), the outbox relay that delivers escalations the handoff service
+missed while it was down, and Rasa.
 
-``make run`` calls ``python -m tools.serve``; the end-to-end tests use :class:`Stack` with
-free ports and a throwaway database, so both run the system the same way.
+Rasa and the action server listen on loopback (``--internal-host`` for a private
+network), and each door between the parts needs the install's key from ``var/keys.json``
+(:mod:`tools.keys`): Rasa's HTTP API and its handoff channel want ``RASA_TOKEN``, the
+action server ``ACTIONS_TOKEN``, the handoff service's escalation route the service token.
+
+``make run`` calls ``python -m tools.serve``, which restarts a part that dies (with
+backoff) and says so; the end-to-end tests use :class:`Stack` with free ports and a
+throwaway ``var``, so both run the system the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+from tools import keys
 from tools.net import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# A part that ran this long before dying is restarted at once; one that keeps dying
+# sooner waits twice as long each time, up to MAX_BACKOFF_S.
+STABLE_S, MAX_BACKOFF_S = 30.0, 30.0
 
-__all__ = ["ROOT", "Stack", "free_port", "main", "wait_http"]
+__all__ = ["ROOT", "Part", "Stack", "free_port", "main", "wait_http"]
+Say = Callable[..., None]
+
+
+@dataclass
+class Part:
+    """One supervised process: how to start it, how to tell it is ready, how it is doing."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    health: str | None = None  # a URL that answers 200 once the part is ready
+    ready_timeout: float = 60
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0  # deaths in a row, each within STABLE_S of its start
+    restart_at: float | None = None  # when a dead part is started again
+
+    def spawn(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started_at, self.restart_at = time.monotonic(), None
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
+        if self.health:
+            wait_http(self.health, self.process, self.ready_timeout, self.log)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.running:
+            assert self.process is not None
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def reap(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 @dataclass
 class Stack:
-    """Rasa, the action server and the handoff service, with their ports, logs and databases."""
+    """Rasa, the action server, the handoff service and the outbox relay."""
 
     model: Path
     rasa_port: int = 5005
@@ -39,12 +104,18 @@ class Stack:
     store_url: str | None = None
     tracker_db: Path | None = None
     handoff_port: int = 5080
-    # The action server proves itself to the handoff service with this; new for each run
-    # unless HANDOFF_SERVICE_TOKEN is set.
-    service_token: str = field(
-        default_factory=lambda: os.environ.get("HANDOFF_SERVICE_TOKEN") or secrets.token_urlsafe(24)
-    )
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Where Rasa and the action server listen: loopback unless on a private network.
+    internal_host: str = "127.0.0.1"
+    parts: dict[str, Part] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @cached_property
+    def keys(self) -> keys.Keys:
+        return keys.load(self.var_dir)
+
+    @property
+    def service_token(self) -> str:
+        return self.keys.handoff_service_token
 
     @property
     def handoff_url(self) -> str:
@@ -52,13 +123,18 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://{self.internal_host}:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}"
+        return f"http://{self.internal_host}:{self.actions_port}"
 
-    def _env(self) -> dict[str, str]:
+    @property
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [p.process for p in self.parts.values() if p.process is not None]
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        """The environment every part shares, plus the keys this part needs."""
         env = dict(
             os.environ,
             TF_CPP_MIN_LOG_LEVEL="2",
@@ -71,128 +147,136 @@ class Stack:
         env.setdefault("HANDOFF_DATABASE_URL", f"sqlite+aiosqlite:///{self.var_dir / 'handoff.db'}")
         env["HANDOFF_URL"] = self.handoff_url
         env["HANDOFF_PORT"] = str(self.handoff_port)
-        env["HANDOFF_SERVICE_TOKEN"] = self.service_token
         env["HANDOFF_RASA_URL"] = self.rasa_url
-        return env
+        return {**env, **extra}
 
     def _endpoints(self) -> Path:
+        """Rasa's endpoints: the action server (with its token, read from the environment
+        so the file holds no secret), the tracker database and the NLG."""
         tracker_db = self.tracker_db or self.var_dir / "rasa-tracker.db"
         path = self.var_dir / f"endpoints-{self.rasa_port}.yml"
         path.write_text(
             f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n"  # unquoted: Rasa fills it in
             f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
             f"nlg:\n  type: bot.nlg.EmpatheticNLG\n  settings_file: {ROOT / 'escalation.yml'}\n"
         )
         return path
 
-    def _spawn(self, name: str, args: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+    def _part(
+        self, name: str, args: list[str], health: str | None, timeout: float, **env: str
+    ) -> Part:
         log = self.var_dir / "log" / f"{name}-{self.rasa_port}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                args,
-                cwd=ROOT,
-                env=self._env(),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes.append(process)
-        return process, log
+        part = Part(name, args, self._env(**env), log, health, timeout)
+        self.parts[name] = part
+        return part
+
+    def _define(self) -> list[Part]:
+        """The four parts, in the order they start."""
+        k, python = self.keys, str(BIN / "python")
+        actions = self._part(
+            "actions",
+            [
+                python,
+                "-m",
+                "actions.server",
+                "--host",
+                self.internal_host,
+                "--port",
+                str(self.actions_port),
+            ],
+            f"{self.actions_url}/health",
+            120,
+            ACTIONS_TOKEN=k.actions_token,
+            PII_KEY=k.pii_key,
+            HANDOFF_SERVICE_TOKEN=k.handoff_service_token,
+        )
+        handoff = self._part(
+            "handoff",
+            [python, "-m", "handoff"],
+            f"{self.handoff_url}/healthz",
+            60,
+            HANDOFF_SERVICE_TOKEN=k.handoff_service_token,
+            HANDOFF_RASA_TOKEN=k.rasa_token,
+            HANDOFF_PII_KEY=k.pii_key,
+            HANDOFF_IDENTITY_SECRET=k.identity_secret,
+        )
+        outbox = self._part(
+            "outbox",
+            [python, "-m", "actions.outbox", "drain", "--every", "5"],
+            None,
+            0,
+            HANDOFF_SERVICE_TOKEN=k.handoff_service_token,
+        )
+        rasa = self._part(
+            "rasa",
+            [
+                python,
+                "-m",
+                "tools.rasa_server",
+                *("--interface", self.internal_host, "--port", str(self.rasa_port)),
+                *("--model", str(self.model), "--endpoints", str(self._endpoints())),
+                *("--credentials", str(ROOT / "credentials.yml")),
+            ],
+            f"{self.rasa_url}/status?token={k.rasa_token}",
+            300,
+            RASA_TOKEN=k.rasa_token,
+            ACTIONS_TOKEN=k.actions_token,
+        )
+        return [actions, handoff, outbox, rasa]
 
     def start(self, progress: bool = False) -> None:
-        """Start both servers and return once both answer."""
+        """Start every part and return once each answers."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        say: Callable[..., None] = print if progress else (lambda *a, **k: None)
+        say: Say = print if progress else (lambda *a, **k: None)
         started = time.monotonic()
-        say(f"Starting the action server on port {self.actions_port} …", flush=True)
-        actions = self._spawn_actions()
-        say(f"Starting the handoff service on port {self.handoff_port} …", flush=True)
-        handoff = self._spawn_handoff()
-        say(
-            f"Starting the Rasa server on port {self.rasa_port} (loading {self.model.name}) …",
-            flush=True,
-        )
-        rasa = self._spawn_rasa()
+        parts = self._define()
+        for part in parts:
+            say(f"Starting the {part.name} part …", flush=True)
+            part.spawn()
         try:
-            self._wait_ready(actions, handoff, rasa, say, started)
+            for part in parts:
+                part.wait_ready()
+                say(f"  {part.name} ready ({time.monotonic() - started:.0f} s)", flush=True)
         except Exception:
             self.stop()
             raise
 
-    def _spawn_actions(self) -> tuple[subprocess.Popen[bytes], Path]:
-        """The action server (``rasa run actions``)."""
-        return self._spawn(
-            "actions",
-            [
-                str(BIN / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(self.actions_port),
-            ],
-        )
+    def check(self, say: Say) -> None:
+        """Restart each part that died, once its backoff has passed; say what happens."""
+        with self._lock:
+            now = time.monotonic()
+            for part in self.parts.values():
+                if part.running or part.process is None:
+                    continue
+                if part.restart_at is None:
+                    ran = now - part.started_at
+                    part.failures = part.failures + 1 if ran < STABLE_S else 1
+                    delay = min(MAX_BACKOFF_S, 2.0 ** (part.failures - 1) - 1)
+                    part.restart_at = now + delay
+                    code = part.process.returncode
+                    say(
+                        f"The {part.name} part stopped (exit code {code}) after {ran:.0f} s; "
+                        f"restarting it in {delay:.0f} s. Its log: {part.log}",
+                        flush=True,
+                    )
+                if now >= part.restart_at:
+                    part.spawn()
+                    say(f"The {part.name} part was restarted.", flush=True)
 
-    def _spawn_handoff(self) -> tuple[subprocess.Popen[bytes], Path]:
-        """The handoff service, and the relay that drains the action server's outbox into it."""
-        handoff = self._spawn("handoff", [str(BIN / "python"), "-m", "handoff"])
-        self._spawn(
-            "outbox", [str(BIN / "python"), "-m", "actions.outbox", "drain", "--every", "5"]
-        )
-        return handoff
-
-    def _spawn_rasa(self) -> tuple[subprocess.Popen[bytes], Path]:
-        """The Rasa server with its HTTP API on (``--enable-api``, no token)."""
-        return self._spawn(
-            "rasa",
-            [
-                str(BIN / "rasa"),
-                "run",
-                "--enable-api",
-                "--cors",
-                "*",
-                "--port",
-                str(self.rasa_port),
-                "--model",
-                str(self.model),
-                "--endpoints",
-                str(self._endpoints()),
-                "--credentials",
-                str(ROOT / "credentials.yml"),
-            ],
-        )
-
-    def _wait_ready(
-        self,
-        actions: tuple[subprocess.Popen[bytes], Path],
-        handoff: tuple[subprocess.Popen[bytes], Path],
-        rasa: tuple[subprocess.Popen[bytes], Path],
-        say: Callable[..., None],
-        started: float,
-    ) -> None:
-        """Wait for each server's health endpoint in turn, saying when each one answers."""
-        for name, url, (process, log), timeout in (
-            ("action server", f"{self.actions_url}/health", actions, 120),
-            ("handoff service", f"{self.handoff_url}/healthz", handoff, 60),
-            ("Rasa server", f"{self.rasa_url}/status", rasa, 300),
-        ):
-            wait_http(url, process, timeout, log)
-            say(f"  {name} ready ({time.monotonic() - started:.0f} s)", flush=True)
+    def supervise(self, stopping: threading.Event, say: Say = print, every: float = 0.5) -> None:
+        """Keep every part running until ``stopping`` is set."""
+        while not stopping.wait(every):
+            self.check(say)
 
     def stop(self) -> None:
-        """Stop every process: SIGTERM, then SIGKILL after a grace period."""
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
+        """Stop every part: SIGTERM, then SIGKILL after a grace period."""
+        with self._lock:
+            for part in self.parts.values():
+                part.stop()
+            for part in self.parts.values():
+                part.reap()
+            self.parts.clear()
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -205,22 +289,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--handoff-port", type=int, default=5080)
+    parser.add_argument(
+        "--internal-host",
+        default=os.environ.get("LARKSPUR_INTERNAL_HOST", "127.0.0.1"),
+        help="where Rasa and the action server listen (default loopback; a private "
+        "network address only if other machines must reach them)",
+    )
     args = parser.parse_args(argv)
-    stack = Stack(args.model, args.rasa_port, args.actions_port, handoff_port=args.handoff_port)
+    stack = Stack(
+        args.model,
+        args.rasa_port,
+        args.actions_port,
+        handoff_port=args.handoff_port,
+        internal_host=args.internal_host,
+    )
     stack.start(progress=True)
     print(
         f"\nThe Larkspur assistant is running:\n"
-        f"  Rasa server (REST channel)  {stack.rasa_url}/webhooks/rest/webhook\n"
-        f"  Rasa HTTP API               {stack.rasa_url}/status\n"
-        f"  Action server               {stack.actions_url}/health\n"
         f"  Demo store with the chat    {stack.handoff_url}/demo\n"
         f"  Agents' console             {stack.handoff_url}/console\n"
         f"  Handoff service API         {stack.handoff_url}/openapi.json\n"
+        f"  Rasa (its API needs the token in {stack.var_dir / keys.FILE})  {stack.rasa_url}\n"
+        f"  Action server (Rasa only)   {stack.actions_url}\n"
         f"  Logs                        {stack.var_dir / 'log'}\n"
-        f"Try:  curl -s {stack.rasa_url}/webhooks/rest/webhook "
-        f'-d \'{{"sender": "me", "message": "how much is shipping?"}}\'\n'
-        f"Add an agent:  make agent NAME=ana   (then POST {stack.handoff_url}/agent/login)\n"
-        f"Press Ctrl-C to stop.",
+        f"Add an agent:  make agent NAME=ana   (then sign in at {stack.handoff_url}/console)\n"
+        f"A part that stops is restarted. Press Ctrl-C to stop everything.",
         flush=True,
     )
     # Ctrl-C and `kill` both stop the servers, even when started from a script that
@@ -228,17 +321,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        while all(p.poll() is None for p in stack.processes):
-            time.sleep(1)
-        print(
-            "A server stopped unexpectedly; see the logs above. Stopping the rest.", file=sys.stderr
-        )
-        return 1
+        stack.supervise(threading.Event())
     except KeyboardInterrupt:
         print("\nStopping …", flush=True)
-        return 0
     finally:
         stack.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Rasa, as the handoff service sees it: every call to the bot goes through here.
 
-- :func:`replies`: the bot's answer to one customer message (Rasa's REST channel);
+- :func:`replies`: the bot's answer to one customer message (the handoff channel,
+  ``bot/channels.py``: Rasa's REST channel behind the install's token);
 - :func:`resume`: hand a conversation back to the bot (its HTTP API's tracker events).
+
+Both send ``rasa_token``; the text is redacted before it gets here (``handoff.redact``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from contracts.pii import EMAIL_DIGESTS
 from handoff.errors import ApiError
 from handoff.settings import Settings
 
@@ -26,12 +30,22 @@ def _url(settings: Settings, path: str) -> str:
 
 
 async def replies(
-    http: aiohttp.ClientSession, settings: Settings, conversation_id: str, text: str
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    conversation_id: str,
+    text: str,
+    email_digests: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The bot's replies to one message, through Rasa's REST channel."""
-    url = _url(settings, "/webhooks/rest/webhook")
-    body = {"sender": conversation_id, "message": text}
-    async with http.post(url, json=body, timeout=REPLY_TIMEOUT) as response:
+    """The bot's replies to one (redacted) message; ``email_digests`` stand for the
+    addresses redacted from it, so the bot can check one without seeing it."""
+    url = _url(settings, "/webhooks/handoff/webhook")
+    body = {
+        "sender": conversation_id,
+        "message": text,
+        "metadata": {EMAIL_DIGESTS: email_digests or []},
+    }
+    headers = {"Authorization": f"Bearer {settings.rasa_token}"}
+    async with http.post(url, json=body, headers=headers, timeout=REPLY_TIMEOUT) as response:
         if response.status != 200:
             raise ValueError(f"Rasa answered {response.status}")
         answer = await response.json()

@@ -1,4 +1,5 @@
-"""A customer talking to the running assistant over Rasa's REST channel."""
+"""A customer talking to the running assistant over the handoff channel (``bot/channels.py``:
+Rasa's REST channel behind the install's token), as the handoff service does."""
 
 from __future__ import annotations
 
@@ -11,23 +12,24 @@ from tools.serve import Stack
 
 
 class Customer:
-    """One chat session on the REST channel."""
+    """One chat session on the handoff channel."""
 
     def __init__(self, stack: Stack) -> None:
-        self.rasa_url = stack.rasa_url
-        self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
+        self.rasa_url, self.token = stack.rasa_url, stack.keys.rasa_token
+        self.url = f"{stack.rasa_url}/webhooks/handoff/webhook"
         self.sender = f"test-{uuid.uuid4().hex[:8]}"
 
-    def say(self, message: str) -> list[str]:
+    def say(self, message: str, metadata: dict[str, Any] | None = None) -> list[str]:
         """Send a message; return the texts of the replies (Rasa splits at blank lines)."""
-        body = json.dumps({"sender": self.sender, "message": message}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        body = json.dumps({"sender": self.sender, "message": message, "metadata": metadata or {}})
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        request = urllib.request.Request(self.url, body.encode(), headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
             return [m.get("text", "") for m in json.loads(response.read())]
 
     def tracker(self) -> dict[str, Any]:
         """The conversation as Rasa stored it."""
-        url = f"{self.rasa_url}/conversations/{self.sender}/tracker"
+        url = f"{self.rasa_url}/conversations/{self.sender}/tracker?token={self.token}"
         with urllib.request.urlopen(url, timeout=30) as response:
             return json.loads(response.read())

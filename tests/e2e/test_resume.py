@@ -47,6 +47,7 @@ async def test_a_question_cut_off_by_a_restart_is_answered_after_it(
     stack: Stack, http: aiohttp.ClientSession, tmp_path: Path, silent_port: int
 ) -> None:
     service = Service(tmp_path)
+    service.env["HANDOFF_RASA_TOKEN"] = stack.keys.rasa_token
     service.env["HANDOFF_RASA_URL"] = f"http://127.0.0.1:{silent_port}"
     service.start()
     try:
