@@ -1,4 +1,4 @@
-"""Passwords, tokens and rate limits.
+"""Passwords, tokens, signed customer references and rate limits.
 
 Agent passwords are hashed with Argon2id (memory-hard). Tokens, the agents' and the
 customers', are random and stored only as SHA-256 digests, so a copy of the database
@@ -45,6 +45,18 @@ def digest(token: str) -> str:
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time comparison, so timing tells nothing about the secret."""
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def ref_signature(secret: str, ref: str) -> str:
+    """What the embedding site sends beside ``customer_ref``: HMAC-SHA256, hex."""
+    return hmac.new(secret.encode(), ref.encode(), hashlib.sha256).hexdigest()
+
+
+def verified_ref(secret: str, ref: str | None, signature: str | None) -> str | None:
+    """``ref`` if the site signed it with the shared secret, else None (never linked)."""
+    if not (secret and ref and signature):
+        return None
+    return ref if hmac.compare_digest(ref_signature(secret, ref), signature.lower()) else None
 
 
 def bearer(request: web.Request) -> str:

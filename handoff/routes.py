@@ -61,7 +61,7 @@ ROUTES = [
         "/sessions",
         views.open_session,
         "public",
-        "Start a customer conversation",
+        "Start a customer conversation (a signed customer_ref links the customer's history)",
         schemas.SESSION,
         created=True,
     ),

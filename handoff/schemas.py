@@ -66,7 +66,11 @@ HANDOFF = {
     },
     "required": ["idempotency_key", "conversation_id", "reason"],
 }
-SESSION = obj([], customer_ref=text(200))
+SESSION = obj(
+    [],
+    customer_ref=text(200),
+    customer_ref_signature={**text(64, 64), "pattern": "^[0-9a-fA-F]{64}$"},
+)
 LOGIN = obj(["name", "password"], name=text(100), password=text(200))
 AVAILABILITY = obj(["available"], available={"type": "boolean"})
 CUSTOMER_MESSAGE = obj(["text"], text=MESSAGE_TEXT, client_id=text(64))

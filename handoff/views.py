@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 
 from handoff import schemas, usecases
+from handoff.auth import verified_ref
 from handoff.db import Store
 from handoff.db.accounts import Accounts, agent_dict
 from handoff.db.unit import iso
@@ -26,6 +27,7 @@ from handoff.state import (
     ENGINE,
     LIMITS,
     RESPONSES,
+    SETTINGS,
     STORE,
 )
 
@@ -92,11 +94,15 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def open_session(request: web.Request) -> web.Response:
-    """A customer starts a conversation and gets its private token."""
+    """A customer starts a conversation and gets its private token. A ``customer_ref``
+    links it to the customer's earlier chats only when the site signed it."""
     limit(request, "sessions", request.remote or "")
     data = await body(request, schemas.SESSION)
-    conversation_id, token = await store(request).open_session(data.get("customer_ref"))
-    return web.json_response({"conversation_id": conversation_id, "token": token}, status=201)
+    secret = request.app[SETTINGS].identity_secret
+    ref = verified_ref(secret, data.get("customer_ref"), data.get("customer_ref_signature"))
+    conversation_id, token = await store(request).open_session(ref)
+    answer = {"conversation_id": conversation_id, "token": token, "customer_verified": bool(ref)}
+    return web.json_response(answer, status=201)
 
 
 async def login(request: web.Request) -> web.Response:

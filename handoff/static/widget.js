@@ -5,6 +5,11 @@
  *           data-title="Larkspur Outdoor Co." data-color="#2f5d46"
  *           data-greeting="Hi! How can we help?"></script>
  *
+ * A signed-in customer's chats join their history when the site adds
+ * data-customer-ref="cust-42" and data-customer-ref-signature="<HMAC-SHA256 of the ref with
+ * the shared identity secret, hex>", computed on the site's server (README, "Verified
+ * identity"); without a valid signature the ref is ignored.
+ *
  * data-server defaults to the origin the script came from. The widget lives in a Shadow
  * DOM (the host page's CSS cannot reach it) and speaks the protocol in docs/PROTOCOL.md:
  * POST /sessions once, then the customer socket, with every message shown by its seq.
@@ -25,7 +30,11 @@
   const GREETING = data.greeting || "Hi! How can we help you today?";
   const COLOR =
     data.color && window.CSS && CSS.supports("color", data.color) ? data.color : "#2f5d46";
-  const STORAGE_KEY = "larkspur-chat:" + SERVER;
+  const IDENTITY = data.customerRef
+    ? { customer_ref: data.customerRef, customer_ref_signature: data.customerRefSignature }
+    : {};
+  // One saved chat per signed-in customer: another account on this browser starts afresh.
+  const STORAGE_KEY = "larkspur-chat:" + SERVER + (data.customerRef ? ":" + data.customerRef : "");
   const SOCKET_URL = SERVER.replace(/^http/, "ws") + "/ws/customer";
   const MAX_BACKOFF_MS = 30000;
   const SPEAKER_LABEL = { customer: "You", bot: "Assistant", system: "Notice" };
@@ -617,7 +626,7 @@
     creating = fetch(SERVER + "/sessions", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: "{}",
+      body: JSON.stringify(IDENTITY),
     })
       .then(function (response) {
         if (response.status !== 201) throw new Error("session refused: " + response.status);

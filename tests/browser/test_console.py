@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
+from handoff.auth import ref_signature
 from tests.helpers.browser import SCREENSHOTS, axe_violations
 from tests.helpers.stack import PASSWORD, add_agent, call
 from tools.serve import Stack
@@ -65,7 +66,9 @@ class Customer:
     """One customer conversation on the live socket, from a page on the service's origin."""
 
     def __init__(self, browser: Browser, stack: Stack, ref: str) -> None:
-        status, session = call(stack, "POST", "/sessions", body={"customer_ref": ref})
+        signature = ref_signature(stack.keys.identity_secret, ref)  # as the store's site signs it
+        body = {"customer_ref": ref, "customer_ref_signature": signature}
+        status, session = call(stack, "POST", "/sessions", body=body)
         assert status == 201, session
         self.conversation_id: str = session["conversation_id"]
         self.token: str = session["token"]

@@ -16,13 +16,24 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
 from handoff.settings import Settings
-from tests.helpers.service import POSTGRES, SERVICE_TOKEN, Api, postgres_schema, start
+from tests.helpers.service import (
+    IDENTITY_SECRET,
+    POSTGRES,
+    SERVICE_TOKEN,
+    Api,
+    postgres_schema,
+    start,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Settings]:
     """Settings for a throwaway database of each kind."""
-    base = Settings(service_token=SERVICE_TOKEN, rasa_url="http://127.0.0.1:9")
+    base = Settings(
+        service_token=SERVICE_TOKEN,
+        rasa_url="http://127.0.0.1:9",
+        identity_secret=IDENTITY_SECRET,
+    )
     if request.param == "sqlite":
         yield replace(base, database_url=f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}")
         return

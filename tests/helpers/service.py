@@ -15,13 +15,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from handoff.app import create_app
+from handoff.auth import ref_signature
 from handoff.settings import Settings
-from handoff.state import ACCOUNTS, STORE
+from handoff.state import ACCOUNTS, SETTINGS, STORE
 
 POSTGRES = os.environ.get(
     "HANDOFF_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 SERVICE_TOKEN = "test-service-token"
+IDENTITY_SECRET = "test-identity-secret"  # what the embedding site signs customer_ref with
 
 
 async def postgres_schema() -> AsyncIterator[str]:
@@ -133,7 +135,11 @@ class Api:
         return payload
 
     async def session(self, customer_ref: str | None = None) -> tuple[str, str]:
-        body = {"customer_ref": customer_ref} if customer_ref else {}
+        """A new conversation; ``customer_ref`` signed as the embedding site would."""
+        body = {}
+        if customer_ref:
+            signature = ref_signature(self.client.app[SETTINGS].identity_secret, customer_ref)
+            body = {"customer_ref": customer_ref, "customer_ref_signature": signature}
         response = await self.client.post("/sessions", json=body)
         payload = await response.json()
         return payload["conversation_id"], payload["token"]
