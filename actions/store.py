@@ -1,4 +1,4 @@
-"""The store's own order database: orders and returns, through SQLAlchemy.
+"""The store's own order database: orders, returns and order lookups, through SQLAlchemy.
 
 The database URL comes from ``STORE_DATABASE_URL`` (default: SQLite in ``var/store.db``).
 Nothing connects at import time; :func:`get_store` builds the engine on first use.
@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, create_engine
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    create_engine,
+    func,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import declarative_base, sessionmaker
 
@@ -37,6 +47,7 @@ class OrderRow(Base):
     number = Column(String(9), primary_key=True)
     customer_name = Column(String(80), nullable=False)
     customer_email = Column(String(120), nullable=False)
+    billing_postcode = Column(String(12), nullable=False)
     items = Column(String(400), nullable=False)
     placed_on = Column(Date, nullable=False)
     status = Column(String(20), nullable=False)  # processing|shipped|delivered|cancelled
@@ -58,12 +69,25 @@ class ReturnRow(Base):
     created_on = Column(Date, nullable=False)
 
 
+class LookupRow(Base):
+    """One order lookup a conversation made (a number and a second factor checked)."""
+
+    __tablename__ = "order_lookups"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    at = Column(DateTime, nullable=False)
+    matched = Column(Boolean, nullable=False)
+
+
 @dataclass(frozen=True)
 class Order:
     """An order as the actions see it (detached from the database session)."""
 
     number: str
     customer_name: str
+    customer_email: str
+    billing_postcode: str
     items: str
     placed_on: dt.date
     status: str
@@ -85,12 +109,21 @@ class ReturnDecision:
     existing_rma: str | None = None
 
 
+@dataclass(frozen=True)
+class LookupCount:
+    """A conversation's order lookups: misses ever, and all lookups since a moment."""
+
+    misses: int
+    recent: int
+
+
 class Store:
     """Queries against the order database; every failure becomes StoreUnavailable."""
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url, future=True, pool_pre_ping=True)
         self._session = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        self._lookups_ready = False
 
     def create_schema(self) -> None:
         Base.metadata.create_all(self.engine)
@@ -103,6 +136,35 @@ class Store:
                 return _to_order(row) if row else None
         except SQLAlchemyError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+    def count_lookups(self, sender_id: str, since: dt.datetime) -> LookupCount:
+        """How often the conversation ``sender_id`` missed, and looked up since ``since``."""
+        try:
+            self._ensure_lookups()
+            with self._session() as session:
+                mine = session.query(func.count(LookupRow.id)).filter(
+                    LookupRow.sender_id == sender_id
+                )
+                misses = mine.filter(LookupRow.matched.is_(False)).scalar()
+                recent = mine.filter(LookupRow.at >= since).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return LookupCount(misses=int(misses or 0), recent=int(recent or 0))
+
+    def record_lookup(self, sender_id: str, matched: bool, at: dt.datetime) -> None:
+        """Remember one lookup of the conversation ``sender_id`` and whether it matched."""
+        try:
+            self._ensure_lookups()
+            with self._session.begin() as session:
+                session.add(LookupRow(sender_id=sender_id[:255], at=at, matched=matched))
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _ensure_lookups(self) -> None:
+        # A database seeded before lookups were counted has no such table yet.
+        if not self._lookups_ready:
+            LookupRow.__table__.create(self.engine, checkfirst=True)
+            self._lookups_ready = True
 
     def return_decision(self, order: Order, today: dt.date) -> ReturnDecision:
         """Check an order against the return policy on ``today``."""
@@ -148,6 +210,8 @@ def _to_order(row: OrderRow) -> Order:
     return Order(
         number=row.number,
         customer_name=row.customer_name,
+        customer_email=row.customer_email,
+        billing_postcode=row.billing_postcode,
         items=row.items,
         placed_on=row.placed_on,
         status=row.status,
@@ -171,12 +235,13 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
     day = dt.timedelta(days=1)
 
     def order(
-        number: str, name: str, items: str, placed: int, status: str, **kw: object
+        number: str, name: str, postcode: str, items: str, placed: int, status: str, **kw: object
     ) -> OrderRow:
         return OrderRow(
             number=number,
             customer_name=name,
             customer_email=f"{name.split()[0].lower()}@example.com",
+            billing_postcode=postcode,
             items=items,
             placed_on=today - placed * day,
             status=status,
@@ -184,10 +249,11 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
         )
 
     return [
-        order("LS-204381", "Maya Okafor", "Ridgeline 2 tent", 2, "processing"),
+        order("LS-204381", "Maya Okafor", "97214", "Ridgeline 2 tent", 2, "processing"),
         order(
             "LS-117342",
             "Dan Reyes",
+            "80302",
             "Summit Down Jacket (M, slate)",
             3,
             "shipped",
@@ -199,6 +265,7 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
         order(
             "LS-402219",
             "Priya Nair",
+            "02139",
             "Talus Mid boots (W8.5)",
             12,
             "delivered",
@@ -211,6 +278,7 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
         order(
             "LS-310557",
             "Sam Whitfield",
+            "EH1 2NG",
             "Cascade 45 backpack",
             70,
             "delivered",
@@ -223,6 +291,7 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
         order(
             "LS-551203",
             "Lena Brandt",
+            "10115",
             "Drift 20 sleeping bag (final sale)",
             20,
             "delivered",
@@ -233,10 +302,18 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
             delivered_on=today - 10 * day,
             final_sale=True,
         ),
-        order("LS-882104", "Tom Alvarez", "Beacon 400 headlamp, Switchback poles", 5, "cancelled"),
+        order(
+            "LS-882104",
+            "Tom Alvarez",
+            "78704",
+            "Beacon 400 headlamp, Switchback poles",
+            5,
+            "cancelled",
+        ),
         order(
             "LS-220019",
             "Grace Liu",
+            "98103",
             "Squall Rain Shell (S, moss)",
             44,
             "delivered",
@@ -246,17 +323,26 @@ def demo_orders(today: dt.date) -> list[OrderRow]:
             estimated_delivery=today - 39 * day,
             delivered_on=today - 40 * day,
         ),
-        order("LS-883920", "Omar Haddad", "Emberlite stove, ClearFlow filter", 1, "processing"),
+        order(
+            "LS-883920",
+            "Omar Haddad",
+            "M5V 2T6",
+            "Emberlite stove, ClearFlow filter",
+            1,
+            "processing",
+        ),
     ]
 
 
 def seed(store: Store, today: dt.date | None = None) -> int:
-    """Create the schema and replace all orders and returns with the demo set."""
+    """Create the schema afresh (an older one is replaced) and load the demo orders.
+
+    Returns and counted lookups go too: a reseeded store starts as new.
+    """
+    Base.metadata.drop_all(store.engine)
     store.create_schema()
     rows = demo_orders(today or dt.date.today())
     with store._session.begin() as session:
-        session.query(ReturnRow).delete()
-        session.query(OrderRow).delete()
         session.add_all(rows)
     return len(rows)
 

@@ -1,5 +1,5 @@
 """Fixtures for action tests: a dispatcher, trackers from stored JSON, the real domain,
-and a throwaway store database seeded with the demo orders.
+a throwaway store database seeded with the demo orders, and the email-digest key.
 
 The action server's settings are read from the environment once and cached; every test
 here starts and ends with that cache cleared, so ``monkeypatch.setenv`` takes effect."""
@@ -47,15 +47,40 @@ def domain() -> dict[str, Any]:
 def make_tracker() -> Callable[..., Tracker]:
     """Build a tracker from a stored JSON file, overriding slots and the latest text."""
 
-    def build(name: str = "order_status_form", text: str | None = None, **slots: Any) -> Tracker:
+    def build(
+        name: str = "order_status_form",
+        text: str | None = None,
+        *,
+        sender_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        intent: str | None = None,
+        loop: str | None = None,
+        **slots: Any,
+    ) -> Tracker:
         state = json.loads((TRACKERS / f"{name}.json").read_text())
         state = copy.deepcopy(state)
         state["slots"].update(slots)
         if text is not None:
             state["latest_message"]["text"] = text
+        if metadata is not None:
+            state["latest_message"]["metadata"] = metadata
+        if intent is not None:
+            state["latest_message"]["intent"] = {"name": intent, "confidence": 0.9}
+        if sender_id is not None:
+            state["sender_id"] = sender_id
+        if loop is not None:
+            state["active_loop"] = {"name": loop}
         return Tracker.from_dict(state)
 
     return build
+
+
+@pytest.fixture
+def pii_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The install's key for email digests, as the action server reads it."""
+    monkeypatch.setenv("PII_KEY", "test-pii-key")
+    settings.cache_clear()
+    return "test-pii-key"
 
 
 @pytest.fixture

@@ -1,8 +1,14 @@
-"""Order status and return flows, including their failure branches."""
+"""Order status and return flows, including their failure branches.
+
+The second factor and the lookup limits are tested in test_order_lookup.py; here an
+order counts as verified when ``order_verified`` names it, as after a matched lookup.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from rasa_sdk.events import SlotSet
@@ -14,7 +20,7 @@ from actions.orders import (
     ValidateOrderStatusForm,
     ValidateReturnForm,
 )
-from actions.store import ReturnRow
+from actions.store import ReturnRow, demo_orders
 from contracts.orders import normalize_order_number
 
 
@@ -44,16 +50,19 @@ def test_normalize_order_number(typed: str, expected: str | None) -> None:
     assert normalize_order_number(typed) == expected
 
 
-async def test_form_run_accepts_a_known_order(store_db, dispatcher, make_tracker, domain):
+async def test_form_run_takes_the_number_and_asks_for_proof(
+    store_db, dispatcher, make_tracker, domain
+):
     events = await ValidateOrderStatusForm().run(dispatcher, make_tracker(), domain)
     assert SlotSet("order_number", "LS-117342") in events
     assert SlotSet("order_number_attempts", 0) in events
+    assert SlotSet("order_verified", None) in events  # the form asks for it next
     assert dispatcher.messages == []
 
 
 async def test_status_of_a_shipped_order(store_db, dispatcher, make_tracker, domain):
     events = await ActionOrderStatus().run(
-        dispatcher, make_tracker(order_number="LS-117342"), domain
+        dispatcher, make_tracker(order_number="LS-117342", order_verified="LS-117342"), domain
     )
     [text] = sent(dispatcher)
     assert events == []
@@ -71,30 +80,50 @@ async def test_status_of_a_shipped_order(store_db, dispatcher, make_tracker, dom
     ],
 )
 async def test_status_wording(store_db, dispatcher, make_tracker, domain, number, phrase):
-    await ActionOrderStatus().run(dispatcher, make_tracker(order_number=number), domain)
+    tracker = make_tracker(order_number=number, order_verified=number)
+    await ActionOrderStatus().run(dispatcher, tracker, domain)
     assert phrase in sent(dispatcher)[0]
+
+
+@pytest.mark.parametrize("verified", [None, "LS-204381"])
+async def test_status_of_an_unverified_order_is_not_told(
+    store_db, dispatcher, make_tracker, domain, verified
+):
+    # E.g. the handoff service set the order number when it handed the chat back.
+    tracker = make_tracker(order_number="LS-117342", order_verified=verified)
+    assert await ActionOrderStatus().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []
 
 
 def test_messy_number_is_normalized(store_db, dispatcher, make_tracker, domain):
     result = ValidateOrderStatusForm().validate_order_number(
         "ls117342", dispatcher, make_tracker(), domain
     )
-    assert result == {"order_number": "LS-117342", "order_number_attempts": 0}
+    assert result == {
+        "order_number": "LS-117342",
+        "order_number_attempts": 0,
+        "order_verified": None,
+    }
 
 
-def test_unknown_order_gets_one_retry_then_a_way_out(store_db, dispatcher, make_tracker, domain):
+def test_unknown_number_is_taken_like_a_known_one(store_db, dispatcher, make_tracker, domain):
     form = ValidateOrderStatusForm()
-    first = form.validate_order_number("LS-999999", dispatcher, make_tracker(), domain)
-    assert first == {"order_number": None, "order_number_attempts": 1}
-    assert sent(dispatcher) == ["response:utter_order_not_found"]
-    assert dispatcher.messages[0]["order_number"] == "LS-999999"
+    unknown = form.validate_order_number("LS-999999", dispatcher, make_tracker(), domain)
+    known = form.validate_order_number("LS-117342", dispatcher, make_tracker(), domain)
+    assert unknown == {**known, "order_number": "LS-999999"}
+    assert dispatcher.messages == []  # nothing says whether either exists
 
-    second = form.validate_order_number(
-        "LS-999998", dispatcher, make_tracker(order_number_attempts=1), domain
+
+def test_a_number_verified_earlier_is_not_asked_again(store_db, dispatcher, make_tracker, domain):
+    tracker = make_tracker(order_verified="LS-117342")
+    result = ValidateOrderStatusForm().validate_order_number(
+        "LS-117342", dispatcher, tracker, domain
     )
-    assert second["requested_slot"] is None  # the form stops: no third question
-    assert second["order_number"] is None
-    assert sent(dispatcher)[-1] == "response:utter_order_not_found_final"
+    assert result == {
+        "order_number": "LS-117342",
+        "order_number_attempts": 0,
+        "order_verified": "LS-117342",
+    }
 
 
 def test_malformed_number_is_explained(store_db, dispatcher, make_tracker, domain):
@@ -109,7 +138,7 @@ def test_database_unavailable_during_validation(broken_store, dispatcher, make_t
     result = ValidateOrderStatusForm().validate_order_number(
         "LS-117342", dispatcher, make_tracker(), domain
     )
-    assert result == {"order_number": None, "requested_slot": None}
+    assert result == {"order_number": None, "order_verified": None, "requested_slot": None}
     assert sent(dispatcher) == ["response:utter_store_unavailable"]
 
 
@@ -117,7 +146,7 @@ async def test_database_unavailable_in_status_action(
     broken_store, dispatcher, make_tracker, domain
 ):
     events = await ActionOrderStatus().run(
-        dispatcher, make_tracker(order_number="LS-117342"), domain
+        dispatcher, make_tracker(order_number="LS-117342", order_verified="LS-117342"), domain
     )
     assert events == []
     assert sent(dispatcher) == ["response:utter_store_unavailable"]
@@ -128,11 +157,30 @@ async def test_status_action_without_number_stays_quiet(store_db, dispatcher, ma
     assert dispatcher.messages == []
 
 
-def test_eligible_order_continues_to_the_reason(store_db, dispatcher, make_tracker, domain):
-    result = ValidateReturnForm().validate_order_number(
-        "LS-402219", dispatcher, make_tracker(), domain
+def verified_return(number: str, dispatcher, make_tracker, domain) -> dict:
+    """The return form's check of an order whose second factor matched earlier."""
+    return ValidateReturnForm().validate_order_number(
+        number, dispatcher, make_tracker(order_verified=number), domain
     )
-    assert result == {"order_number": "LS-402219", "order_number_attempts": 0}
+
+
+def test_eligible_order_continues_to_the_reason(store_db, dispatcher, make_tracker, domain):
+    result = verified_return("LS-402219", dispatcher, make_tracker, domain)
+    assert result == {
+        "order_number": "LS-402219",
+        "order_number_attempts": 0,
+        "order_verified": "LS-402219",
+    }
+    assert dispatcher.messages == []
+
+
+def test_return_eligibility_is_not_told_before_verification(
+    store_db, dispatcher, make_tracker, domain
+):
+    result = ValidateReturnForm().validate_order_number(
+        "LS-310557", dispatcher, make_tracker(), domain
+    )
+    assert "requested_slot" not in result  # the form goes on to ask for the proof
     assert dispatcher.messages == []
 
 
@@ -148,7 +196,7 @@ def test_eligible_order_continues_to_the_reason(store_db, dispatcher, make_track
 def test_ineligible_orders_are_refused_with_a_reason(
     store_db, dispatcher, make_tracker, domain, number, phrase
 ):
-    result = ValidateReturnForm().validate_order_number(number, dispatcher, make_tracker(), domain)
+    result = verified_return(number, dispatcher, make_tracker, domain)
     assert result["requested_slot"] is None
     assert result["order_number"] == number
     assert phrase in sent(dispatcher)[0]
@@ -156,14 +204,14 @@ def test_ineligible_orders_are_refused_with_a_reason(
 
 def test_last_day_of_the_window_is_still_eligible(store_db, dispatcher, make_tracker, domain):
     # LS-220019 was delivered 40 days ago: inside the 45-day window.
-    result = ValidateReturnForm().validate_order_number(
-        "LS-220019", dispatcher, make_tracker(), domain
-    )
+    result = verified_return("LS-220019", dispatcher, make_tracker, domain)
     assert "requested_slot" not in result
 
 
 async def test_return_is_recorded_once(store_db, dispatcher, make_tracker, domain):
-    tracker = make_tracker(order_number="LS-402219", return_reason="It doesn't fit")
+    tracker = make_tracker(
+        order_number="LS-402219", order_verified="LS-402219", return_reason="It doesn't fit"
+    )
     events = await ActionStartReturn().run(dispatcher, tracker, domain)
     assert events == [SlotSet("return_reason", None)]
     assert "RMA-" in sent(dispatcher)[0] and "LS-402219" in sent(dispatcher)[0]
@@ -172,12 +220,33 @@ async def test_return_is_recorded_once(store_db, dispatcher, make_tracker, domai
     assert (row.order_number, row.reason) == ("LS-402219", "It doesn't fit")
 
     again = CollectingDispatcher()
-    ValidateReturnForm().validate_order_number("LS-402219", again, make_tracker(), domain)
+    verified_return("LS-402219", again, make_tracker, domain)
     assert row.rma in sent(again)[0] and "already open" in sent(again)[0]
 
 
+async def test_no_return_for_an_unverified_order(store_db, dispatcher, make_tracker, domain):
+    tracker = make_tracker(order_number="LS-402219", return_reason="It doesn't fit")
+    assert await ActionStartReturn().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []
+    with store_db._session() as session:
+        assert session.query(ReturnRow).count() == 0
+
+
 async def test_return_with_database_down(broken_store, dispatcher, make_tracker, domain):
-    tracker = make_tracker(order_number="LS-402219", return_reason="faulty")
+    tracker = make_tracker(
+        order_number="LS-402219", order_verified="LS-402219", return_reason="faulty"
+    )
     events = await ActionStartReturn().run(dispatcher, tracker, domain)
     assert events == [SlotSet("return_reason", None)]
     assert sent(dispatcher) == ["response:utter_store_unavailable"]
+
+
+def test_store_facts_list_every_demo_order_with_its_proof() -> None:
+    # Testers read data/STORE.md to know what to type; it must match the seed data.
+    facts = Path("data/STORE.md").read_text()
+    rows = re.findall(r"^\| (LS-\d{6}) \| [^|]+ \| (\S+@\S+) \| ([^|]+?) \|", facts, re.M)
+    listed = {number: (email, postcode) for number, email, postcode in rows}
+    seeded = {
+        o.number: (o.customer_email, o.billing_postcode) for o in demo_orders(dt.date.today())
+    }
+    assert listed == seeded
