@@ -18,6 +18,7 @@ from handoff.gateway import agent_socket, customer_socket
 from handoff.hub import Hub, Relay
 from handoff.live import announce_messages
 from handoff.pages import add_pages, cors, security_headers
+from handoff.proxies import forwarded_middleware
 from handoff.routes import add_routes
 from handoff.settings import Settings
 from handoff.state import ACCOUNTS, ENGINE, HTTP, HUB, LIMITS, RELAY, RESPONSES, SETTINGS, STORE
@@ -25,8 +26,11 @@ from handoff.usecases import answer_unanswered
 
 
 def create_app(settings: Settings) -> web.Application:
+    # Innermost, the client's address, scheme and host as a trusted proxy forwarded them:
+    # its refusals still go through the error envelope.
+    forwarded = forwarded_middleware(settings.trusted_proxies)
     app = web.Application(
-        middlewares=[count_responses, security_headers, cors, error_middleware],
+        middlewares=[count_responses, security_headers, cors, error_middleware, forwarded],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
