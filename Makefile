@@ -10,6 +10,7 @@ INSTALLED := $(VENV)/.installed-$(LOCK_HASH)
 SPACY_MODEL := models/spacy/en_larkspur/meta.json
 STORE_DB := var/store.db
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 AXE := node_modules/axe-core/axe.min.js
 RASA_DATA := data/nlu data/faq data/dialogue
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -65,7 +66,7 @@ shell: train $(STORE_DB) ## Chat with the assistant in the terminal (starts the 
 	pid=$$!; trap "kill $$pid" EXIT; \
 	$(BIN)/rasa shell --model $$($(BIN)/python -m tools.model_cache) --endpoints endpoints.yml
 
-test: lint train validate $(CHROMIUM) $(AXE) ## Run every check: data, NLU quality, stories, actions, service, end to end, browser
+test: lint train validate $(CHROMIUM) $(NGINX) $(AXE) ## Run every check: data, NLU quality, stories, actions, service, end to end, browser
 	$(BIN)/python -m pytest
 
 # No training, no browser, no end-to-end stack; the OpenAPI fuzzing and the 50-agent
@@ -85,6 +86,13 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "Install Chromium and set CHROMIUM=/path/to/chromium" >&2; exit 1; }
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium \
 	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+# The deploy tests put Debian's nginx, with deploy/nginx/larkspur.conf, in front of the service.
+$(NGINX):
+	@echo "Installing Debian's nginx package for the deploy tests …"
+	@command -v apt-get >/dev/null || { echo "Install nginx and set NGINX=/path/to/nginx" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx; }
 
 $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund

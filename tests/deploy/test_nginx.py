@@ -1,0 +1,195 @@
+"""The handoff service behind Debian's nginx with the shipped configuration, over TLS.
+
+Clients bind their own loopback source addresses (127.0.0.2, 127.0.0.3 …), so each
+looks like a different customer to nginx, and so to the service through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.helpers.nginx import Certificate, Nginx
+from tests.helpers.process import Service
+from tests.helpers.stack import Side
+from tools.net import free_port
+
+SESSIONS_PER_MINUTE = 20  # HANDOFF_SESSIONS_PER_MINUTE's default
+
+
+@asynccontextmanager
+async def client(source: str, certificate: Certificate) -> AsyncIterator[aiohttp.ClientSession]:
+    """HTTP from one loopback address, trusting the test's certificate authority only."""
+    connector = aiohttp.TCPConnector(local_addr=(source, 0), ssl=certificate.client_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session
+
+
+async def post_session(
+    http: aiohttp.ClientSession, base: str, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    async with http.post(base + "/sessions", json={}, headers=headers) as response:
+        return response.status, await response.json()
+
+
+def assert_limited(status: int, body: Any) -> None:
+    assert status == 429, body
+    assert body["error"]["code"] == "too_many_requests", body
+
+
+async def test_a_customer_starts_a_session_and_chats_over_wss(
+    proxy: Nginx, certificate: Certificate
+) -> None:
+    async with client("127.0.0.2", certificate) as http:
+        async with http.post(proxy.origin + "/sessions", json={}) as response:
+            assert response.status == 201, await response.text()
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+            session = await response.json()
+        wss = proxy.origin.replace("https", "wss", 1) + "/ws/customer"
+        async with http.ws_connect(wss, origin=proxy.origin) as socket:
+            await socket.send_json({"type": "hello", "token": session["token"], "last_seq": 0})
+            side = Side(socket)
+            welcome = await side.wait_for("welcome", timeout=15)
+            assert welcome["conversation_id"] == session["conversation_id"]
+            await socket.send_json({"type": "message", "text": "hello there", "client_id": "m1"})
+            ack = await side.wait_for("ack", timeout=15, client_id="m1")
+            stored = await side.wait_for("message", timeout=15, client_id="m1")
+            assert stored["seq"] == ack["seq"] and stored["text"] == "hello there"
+    log = proxy.wait_for_access('"GET /ws/customer HTTP/1.1" 101')
+    assert log.startswith("127.0.0.2 "), log  # nginx saw the customer's own address
+
+
+async def test_plain_http_is_sent_to_https(proxy: Nginx, certificate: Certificate) -> None:
+    async with client("127.0.0.2", certificate) as http:
+        url = f"http://127.0.0.1:{proxy.http_port}/demo?x=1"
+        async with http.get(url, allow_redirects=False) as response:
+            assert response.status == 301
+            assert response.headers["Location"] == proxy.origin + "/demo?x=1"
+
+
+async def test_each_address_through_nginx_gets_its_own_limit(
+    proxy: Nginx, certificate: Certificate
+) -> None:
+    """21 customers from 21 addresses each start a chat; one address asking 21 times is
+    stopped at the 21st. Keyed on nginx's address, the 21st customer would be refused."""
+    for n in range(2, SESSIONS_PER_MINUTE + 3):
+        async with client(f"127.0.0.{n}", certificate) as http:
+            status, body = await post_session(http, proxy.origin)
+            assert status == 201, (n, body)
+    async with client("127.0.0.30", certificate) as http:
+        for _ in range(SESSIONS_PER_MINUTE):
+            status, body = await post_session(http, proxy.origin)
+            assert status == 201, body
+        assert_limited(*await post_session(http, proxy.origin))
+
+
+def spoofed(n: int) -> dict[str, str]:
+    """A different made-up client address each time (documentation range; never contacted)."""
+    return {"X-Forwarded-For": f"203.0.113.{n}", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize("route", ["direct from an untrusted peer", "through nginx"])
+async def test_a_spoofed_forwarded_for_is_ignored(
+    route: str, service: Service, proxy: Nginx, certificate: Certificate
+) -> None:
+    """Directly, 127.0.0.9 is not a trusted proxy: its header is ignored. Through nginx, the
+    client's header is replaced by the address nginx saw. Either way the limit keys on it."""
+    base = service.url if route.startswith("direct") else proxy.origin
+    async with client("127.0.0.9", certificate) as http:
+        for n in range(SESSIONS_PER_MINUTE):
+            status, body = await post_session(http, base, spoofed(n))
+            assert status == 201, body
+        assert_limited(*await post_session(http, base, spoofed(99)))
+
+
+async def test_the_trusted_proxy_is_believed(service: Service, certificate: Certificate) -> None:
+    """The other side of the test above: from nginx's own address the header counts."""
+    async with client("127.0.0.1", certificate) as http:
+        for n in range(SESSIONS_PER_MINUTE + 1):
+            status, body = await post_session(http, service.url, spoofed(n))
+            assert status == 201, (n, body)
+
+
+async def test_an_unreadable_forwarded_header_is_refused_in_the_envelope(
+    service: Service, certificate: Certificate
+) -> None:
+    async with client("127.0.0.1", certificate) as http:
+        status, body = await post_session(http, service.url, {"X-Forwarded-For": "not-an-ip"})
+        assert status == 400 and body["error"]["code"] == "bad_request", body
+        twice = [("X-Forwarded-For", "203.0.113.1"), ("X-Forwarded-For", "203.0.113.2")]
+        async with http.post(service.url + "/sessions", json={}, headers=twice) as response:
+            assert response.status == 400
+            assert (await response.json())["error"]["code"] == "invalid_forwarded_header"
+    async with client("127.0.0.9", certificate) as http:  # untrusted: not even read
+        status, body = await post_session(http, service.url, {"X-Forwarded-For": "not-an-ip"})
+        assert status == 201, body
+
+
+async def handshake_status(http: aiohttp.ClientSession, url: str, **options: Any) -> int:
+    try:
+        async with http.ws_connect(url, **options):
+            return 101
+    except aiohttp.WSServerHandshakeError as error:
+        return error.status
+
+
+async def test_the_socket_origin_check_sees_the_public_origin(
+    service: Service, proxy: Nginx, certificate: Certificate
+) -> None:
+    wss = proxy.origin.replace("https", "wss", 1) + "/ws/customer"
+    direct = service.url.replace("http", "ws", 1) + "/ws/customer"
+    forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    async with client("127.0.0.2", certificate) as http:
+        assert await handshake_status(http, wss, origin=proxy.origin) == 101
+        # Another site cannot pass for this one by naming itself in a forwarded header.
+        assert (
+            await handshake_status(http, wss, origin="https://evil.example", headers=forged) == 403
+        )
+    async with client("127.0.0.9", certificate) as http:
+        # Nor can a client that skips nginx claim to have come over https.
+        own_over_tls = f"https://127.0.0.1:{service.port}"
+        assert await handshake_status(http, direct, origin=own_over_tls, headers=forged) == 403
+
+
+async def test_nginx_refuses_a_body_larger_than_the_service_takes(
+    proxy: Nginx, certificate: Certificate
+) -> None:
+    big = b'{"customer_ref": "' + b"x" * (64 * 1024) + b'"}'
+    async with client("127.0.0.2", certificate) as http:
+        headers = {"Content-Type": "application/json"}
+        async with http.post(proxy.origin + "/sessions", data=big, headers=headers) as response:
+            assert response.status == 413
+            assert (await response.json())["error"]["code"] == "payload_too_large"
+
+
+async def test_metrics_stay_off_the_internet(
+    service: Service, proxy: Nginx, certificate: Certificate
+) -> None:
+    async with client("127.0.0.2", certificate) as http:
+        async with http.get(proxy.origin + "/metrics") as response:
+            assert response.status == 403
+            assert (await response.json())["error"]["code"] == "forbidden"
+        async with http.get(service.url + "/metrics") as response:  # Prometheus, on loopback
+            assert response.status == 200
+
+
+async def test_with_the_service_down_nginx_answers_in_the_envelope(
+    tmp_path: Path, certificate: Certificate
+) -> None:
+    nginx = Nginx(tmp_path / "nginx", f"127.0.0.1:{free_port()}", certificate)  # nobody there
+    nginx.start()
+    try:
+        async with (
+            client("127.0.0.2", certificate) as http,
+            http.post(nginx.origin + "/sessions", json={}) as response,
+        ):
+            assert response.status == 503
+            assert response.headers["Retry-After"] == "5"
+            assert (await response.json())["error"]["code"] == "unavailable"
+    finally:
+        nginx.stop()
