@@ -100,11 +100,8 @@ class Handoffs(Queue):
                 priority=priority,
                 rank_at=now - dt.timedelta(seconds=priority * self.settings.priority_boost_s),
                 summary=redact(record.get("summary", "")),
-                score_trail=record.get("score_trail", []),
-                transcript=[
-                    {**line, "text": redact(str(line.get("text", "")))}
-                    for line in record.get("transcript", [])
-                ],
+                score_trail=_redacted(record.get("score_trail", [])),
+                transcript=_redacted(record.get("transcript", [])),
                 created_at=now,
             )
         )
@@ -349,3 +346,10 @@ class Handoffs(Queue):
                 )
             )
             return int(result.inserted_primary_key[0])
+
+
+def _redacted(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transcript lines or score-trail turns with their text redacted, as messages are."""
+    return [
+        {**line, "text": redact(str(line["text"]))} if "text" in line else line for line in lines
+    ]

@@ -250,10 +250,12 @@ async def test_personal_data_is_redacted_before_it_is_stored(api: Api) -> None:
     assert stored["text"] == "card [card], mail me at [email] or call [phone], LS-204381"
     body = record(conversation_id="pii")
     body["transcript"][0]["text"] = "my card is 4111111111111111"
+    body["score_trail"][0]["text"] = "iban GB82 WEST 1234 5698 7654 32"
     handoff = await api.escalate(body)
     ana = await api.agent("ana")
     detail = await api.call("GET", f"/handoffs/{handoff['handoff_id']}", ana)
     assert detail["transcript"][0]["text"] == "my card is [card]"
+    assert detail["score_trail"][0]["text"] == "iban [iban]"
 
 
 async def test_history_lists_the_same_customers_earlier_conversations(api: Api) -> None:
