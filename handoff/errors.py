@@ -59,6 +59,11 @@ class BadRequest(ApiError):
         super().__init__(400, code, message)
 
 
+class UnsupportedMediaType(ApiError):
+    def __init__(self) -> None:
+        super().__init__(415, "unsupported_media_type", "Send the body as application/json.")
+
+
 def envelope(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -73,7 +78,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        return envelope(error.status, CODES.get(error.status, "http_error"), error.reason)
+        return envelope(error.status, CODES.get(error.status, "http_error"), said(request, error))
     except Exception:
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return envelope(500, "internal", "Something went wrong on our side.")
+
+
+def said(request: web.Request, error: web.HTTPException) -> str:
+    """What to tell the client about one of aiohttp's own refusals."""
+    if error.status == 413:
+        return f"The body must be under {request.client_max_size} bytes."
+    return error.reason

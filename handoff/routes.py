@@ -276,6 +276,25 @@ ERROR = {
 SECURITY = {"agent": "agentToken", "customer": "customerToken", "service": "serviceToken"}
 
 
+def refusal(description: str) -> dict[str, Any]:
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {"description": description, "content": content}
+
+
+# How a route that takes a body refuses a bad one, besides what its guard and view refuse.
+BODY_REFUSALS = {
+    "400": refusal("The body is not JSON (`invalid_json`) or not what its schema asks for"),
+    "413": refusal(
+        "The body is as large as the service's limit or larger (`payload_too_large`; "
+        "HANDOFF_MAX_BODY_BYTES, 64 KiB by default)"
+    ),
+    "415": refusal(
+        "A body not labelled `application/json`: a form, plain text, no Content-Type "
+        "(`unsupported_media_type`)"
+    ),
+}
+
+
 def operation(route: Route) -> dict[str, Any]:
     params = [
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
@@ -289,19 +308,18 @@ def operation(route: Route) -> dict[str, Any]:
         "parameters": params,
         "responses": {
             ok: {"description": "Done", "content": {route.answers: {}}},
-            "default": {
-                "description": "An error, always in this envelope",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
+            "default": refusal("An error, always in this envelope"),
         },
     }
     if route.auth in SECURITY:
         spec["security"] = [{SECURITY[route.auth]: []}]
     if route.body is not None:
         spec["requestBody"] = {
+            "description": "JSON only; no body at all counts as `{}`",
             "required": bool(route.body.get("required")),
             "content": {"application/json": {"schema": route.body}},
         }
+        spec["responses"].update(BODY_REFUSALS)
     return spec
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 
@@ -18,7 +19,7 @@ from handoff.auth import verified_ref
 from handoff.db import Store
 from handoff.db.accounts import Accounts, agent_dict
 from handoff.db.unit import iso
-from handoff.errors import ApiError, BadRequest
+from handoff.errors import ApiError, BadRequest, UnsupportedMediaType
 from handoff.reports import prometheus, report
 from handoff.state import (
     ACCOUNTS,
@@ -31,19 +32,34 @@ from handoff.state import (
     STORE,
 )
 
+JSON = "application/json"
+
 
 async def body(request: web.Request, schema: schemas.Schema) -> dict[str, Any]:
-    """The JSON body, checked against its schema; an empty body counts as ``{}``."""
-    raw = await request.read()
+    """The JSON body, checked against its schema; no body at all counts as ``{}``.
+
+    A body must say it is ``application/json``: a form, plain text or no Content-Type is a
+    415 before it is read, one over ``client_max_size`` a 413 (aiohttp's, in the envelope),
+    bad JSON a 400.
+    """
+    if request.body_exists and request.content_type != JSON:
+        raise UnsupportedMediaType()
+    raw = await read(request)
     if not raw.strip():
         return schemas.validate(schema, {})
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("invalid_json", "The body is not valid JSON.") from None
     return schemas.validate(schema, data)
+
+
+async def read(request: web.Request) -> bytes:
+    """The raw body; one the client garbled on the way (a broken chunk, a bad gzip) is a 400."""
+    try:
+        return await request.read()
+    except HttpProcessingError:
+        raise BadRequest("unreadable_body", "The body could not be read.") from None
 
 
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
