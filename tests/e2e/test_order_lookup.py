@@ -1,0 +1,65 @@
+"""End to end: order lookups with a second factor, through the real Rasa and action server.
+
+Messages go in as the handoff service sends them: email addresses already redacted to
+``[email]``, with their keyed digests in the metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from contracts.pii import EMAIL_DIGESTS, email_digest
+from tests.e2e.chat import Customer
+from tools.serve import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ASK_PROOF = "what's the email address or billing postcode on it?"
+
+
+def redacted(stack: Stack, email: str) -> dict[str, Any]:
+    """The metadata the handoff service sends beside a message that held ``email``."""
+    return {EMAIL_DIGESTS: [email_digest(stack.keys.pii_key, email)]}
+
+
+def test_order_status_with_the_email(stack: Stack) -> None:
+    customer = Customer(stack)
+    [question] = customer.say("where is my order LS-117342?")
+    assert ASK_PROOF in question and "UPS" not in question
+    proof = redacted(stack, "dan@example.com")
+    [status] = customer.say("it's [email]", proof)
+    assert "shipped with UPS" in status and "1Z999AA10123456784" in status
+    slots = customer.tracker()["slots"]
+    assert slots["order_verified"] == "LS-117342"  # a verdict: not the digest, not the address
+    assert proof[EMAIL_DIGESTS][0] not in str(slots)
+
+
+def test_return_with_the_postcode(stack: Stack) -> None:
+    customer = Customer(stack)
+    [question] = customer.say("I want to return my boots, order LS-402219")
+    assert ASK_PROOF in question
+    [reason] = customer.say("02139")
+    assert "reason for the return" in reason
+    [done] = customer.say("they're too small")
+    assert "RMA-" in done and "LS-402219" in done
+
+
+def test_three_misses_lock_lookups_and_offer_a_person(stack: Stack) -> None:
+    customer = Customer(stack)
+    customer.say("where is my order LS-117342?")
+    for number in ("LS-117343", "LS-117344"):
+        not_found, ask_again = customer.say("97214")
+        assert "couldn't find order" in not_found and "order number" in ask_again
+        assert ASK_PROOF in customer.say(number)[0]
+    [locked] = customer.say("[email]", redacted(stack, "maya@example.com"))
+    assert "can't look up any more orders" in locked
+    [bot] = [e for e in customer.tracker()["events"] if e["event"] == "bot"][-1:]
+    assert {"title": "Talk to a person", "payload": "/request_human"} in bot["data"]["buttons"]
+
+    # A new form in the same conversation is refused at the number, right pair or not.
+    customer.say("where is my order?")
+    assert "can't look up any more orders" in customer.say("LS-117342")[0]
+    replies = " ".join(customer.say("/request_human"))
+    assert "support team" in replies
