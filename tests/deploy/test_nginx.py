@@ -70,6 +70,9 @@ async def test_plain_http_is_sent_to_https(proxy: Nginx, certificate: Certificat
         async with http.get(url, allow_redirects=False) as response:
             assert response.status == 301
             assert response.headers["Location"] == proxy.origin + "/demo?x=1"
+        challenge = f"http://127.0.0.1:{proxy.http_port}/.well-known/acme-challenge/token"
+        async with http.get(challenge, allow_redirects=False) as response:
+            assert response.status == 404  # served from certbot's webroot (none here)
 
 
 async def test_each_address_through_nginx_gets_its_own_limit(
