@@ -309,7 +309,7 @@ def main(argv: list[str]) -> int:
         f"  Demo store with the chat    {stack.handoff_url}/demo\n"
         f"  Agents' console             {stack.handoff_url}/console\n"
         f"  Handoff service API         {stack.handoff_url}/openapi.json\n"
-        f"  Rasa (its API needs the token in {stack.var_dir / keys.FILE})  {stack.rasa_url}\n"
+        f"  Rasa (with its token)       {stack.rasa_url}   tokens: {stack.var_dir / keys.FILE}\n"
         f"  Action server (Rasa only)   {stack.actions_url}\n"
         f"  Logs                        {stack.var_dir / 'log'}\n"
         f"Add an agent:  make agent NAME=ana   (then sign in at {stack.handoff_url}/console)\n"
