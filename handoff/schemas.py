@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -93,6 +94,38 @@ CANNED = obj(
     text=MESSAGE_TEXT,
 )
 EMPTY = obj([])
+
+
+# Far deeper than any body or frame the service takes; deeper is an attack on recursion
+# (the parser's, the validator's, the error message's).
+MAX_DEPTH = 32
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than ``MAX_DEPTH``."""
+
+
+def loads(raw: str | bytes) -> Any:
+    """Parsed JSON no deeper than ``MAX_DEPTH``; ValueError (or TooDeep) if it is not."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise TooDeep(f"nested deeper than {MAX_DEPTH} levels") from None
+    if depth(value) > MAX_DEPTH:
+        raise TooDeep(f"nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0), without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def validate(schema: Schema, body: Any) -> dict[str, Any]:

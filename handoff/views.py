@@ -6,7 +6,6 @@ caller's agent row or conversation id is in the request (``AGENT``, ``CONVERSATI
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -48,8 +47,10 @@ async def body(request: web.Request, schema: schemas.Schema) -> dict[str, Any]:
     if not raw.strip():
         return schemas.validate(schema, {})
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = schemas.loads(raw)
+    except schemas.TooDeep as error:
+        raise BadRequest("invalid_json", f"The body is {error}.") from None
+    except ValueError:
         raise BadRequest("invalid_json", "The body is not valid JSON.") from None
     return schemas.validate(schema, data)
 

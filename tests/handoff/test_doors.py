@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from handoff import schemas
 from handoff.routes import ROUTES
 from tests.helpers.service import SERVICE_TOKEN, Api, record
 
@@ -94,6 +95,24 @@ async def test_a_body_over_the_cap_is_a_413_on_every_route(api: Api) -> None:
         response = await api.client.request(method, url, data=data, headers=sent)
         assert await refusal(response) == (413, "payload_too_large")
         assert "65536 bytes" in (await response.json())["error"]["message"]
+
+
+@pytest.mark.parametrize("levels", [33, 400, 30_000])
+async def test_json_nested_too_deep_is_a_400_not_a_crash_on_every_route(
+    api: Api, levels: int
+) -> None:
+    """Deep enough to overflow the parser, the validator or the message that quotes it."""
+    data = ("[" * levels + "]" * levels).encode()
+    for method, url, headers in await doors(api):
+        sent = {**headers, "Content-Type": "application/json"}
+        response = await api.client.request(method, url, data=data, headers=sent)
+        assert await refusal(response) == (400, "invalid_json")
+
+
+def test_json_may_nest_32_levels_and_no_more() -> None:
+    assert schemas.depth(schemas.loads("[" * 32 + "]" * 32)) == 32
+    with pytest.raises(schemas.TooDeep):
+        schemas.loads('{"a": ' + "[" * 32 + "]" * 32 + "}")
 
 
 async def test_json_that_is_not_an_object_is_a_400_on_every_route(api: Api) -> None:
