@@ -1,17 +1,23 @@
 """End to end: order lookups with a second factor, through the real Rasa and action server.
 
-Messages go in as the handoff service sends them: email addresses already redacted to
-``[email]``, with their keyed digests in the metadata.
+Most messages go in as the handoff service sends them: email addresses already redacted
+to ``[email]``, with their keyed digests in the metadata; the last test types the address
+into the widget's socket and lets the handoff service do that.
 """
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from contracts.pii import EMAIL_DIGESTS, email_digest
 from tests.e2e.chat import Customer
+from tests.helpers.stack import Side, call
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -63,3 +69,32 @@ def test_three_misses_lock_lookups_and_offer_a_person(stack: Stack) -> None:
     assert "can't look up any more orders" in customer.say("LS-117342")[0]
     replies = " ".join(customer.say("/request_human"))
     assert "support team" in replies
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def test_email_typed_into_the_widget(stack: Stack, http: aiohttp.ClientSession) -> None:
+    status, session = call(stack, "POST", "/sessions", body={})
+    assert status == 201, session
+    socket = await http.ws_connect(stack.handoff_url.replace("http", "ws") + "/ws/customer")
+    await socket.send_json({"type": "hello", "token": session["token"]})
+    widget = Side(socket)
+    await widget.wait_for("welcome")
+
+    [question] = await widget.reply_to("where is my order LS-117342", "m1")
+    assert ASK_PROOF in question["text"]
+    replies = await widget.reply_to("it's Dan@example.com", "m2")
+    assert any("1Z999AA10123456784" in r["text"] for r in replies)
+
+    # Rasa saw only the redacted text, and keeps a verdict, not the address.
+    url = f"{stack.rasa_url}/conversations/{session['conversation_id']}/tracker"
+    with urllib.request.urlopen(f"{url}?token={stack.keys.rasa_token}", timeout=30) as answer:
+        tracker = json.loads(answer.read())
+    assert "it's [email]" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
+    assert "example.com" not in json.dumps(tracker).lower()
+    assert tracker["slots"]["order_verified"] == "LS-117342"
+    await socket.close()
