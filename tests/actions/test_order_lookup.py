@@ -36,6 +36,11 @@ MISSED = [
 LOCKED = [*MISSED, SlotSet("requested_slot", None)]
 
 
+def utc_now() -> dt.datetime:
+    """Now, as the store records lookups (naive UTC)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
 def sent(dispatcher: CollectingDispatcher) -> list[str]:
     """The names of the responses the action sent."""
     return [str(m.get("response")) for m in dispatcher.messages]
@@ -152,8 +157,7 @@ async def test_three_misses_lock_lookups_and_offer_a_person(answer, store_db, do
     events, dispatcher = await answer("80302")
     assert slots(events) == slots(LOCKED)
     assert sent(dispatcher) == ["utter_order_lookup_locked"]
-    now = dt.datetime.now()
-    assert store_db.count_lookups("customer-2", now - dt.timedelta(hours=1)).recent == 3
+    assert store_db.count_lookups("customer-2", utc_now() - dt.timedelta(hours=1)).recent == 3
 
 
 async def test_a_locked_conversation_is_told_at_the_number(answer, make_tracker, domain):
@@ -187,7 +191,7 @@ async def test_limits_hold_across_a_restarted_form(answer, store_db):
 
 
 async def test_lookups_older_than_the_window_do_not_count(answer, store_db):
-    long_ago = dt.datetime.now() - orders.LOOKUP_WINDOW - dt.timedelta(minutes=5)
+    long_ago = utc_now() - orders.LOOKUP_WINDOW - dt.timedelta(minutes=5)
     for _ in range(MAX_LOOKUPS_PER_WINDOW):
         store_db.record_lookup("customer-2", True, long_ago)
     events, _ = await answer("80302")
