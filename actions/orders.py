@@ -97,8 +97,6 @@ def _email_digests(metadata: dict[str, Any], text: str, key: str) -> set[str]:
     sent = metadata.get(EMAIL_DIGESTS) if isinstance(metadata, dict) else None
     digests = {d.lower() for d in (sent if isinstance(sent, list) else []) if isinstance(d, str)}
     digests = {d for d in digests if DIGEST_RE.fullmatch(d)}
-    if REDACTED_EMAIL in text and not digests:
-        logger.warning("an email was redacted but no digest came with it")
     return digests | {email_digest(key, email) for email in EMAIL_RE.findall(text)}
 
 
@@ -229,20 +227,29 @@ class OrderNumberValidation(FormValidationAction):
         number = tracker.get_slot("order_number")
         if slot_value != ANSWERED or not number:  # a value kept from before: still ours?
             return {VERIFIED: slot_value if number and slot_value == number else None}
-        factor = read_second_factor(tracker.latest_message or {}, settings().pii_key)
+        message = tracker.latest_message or {}
+        factor = read_second_factor(message, settings().pii_key)
         if factor is None:
+            if REDACTED_EMAIL in str(message.get("text")):
+                logger.warning("an email was redacted but no single digest came with it")
             attempts = int(tracker.get_slot("order_number_attempts") or 0) + 1
             return self._unreadable(attempts, dispatcher)
         try:
-            if lookups_locked(tracker.sender_id, _now()):
-                return self._lock_out(dispatcher)
-            order = check_pair(tracker.sender_id, number, factor)
-            if order is not None:
-                return {"order_number_attempts": 0, **self._verified(order, dispatcher)}
-            if lookups_locked(tracker.sender_id, _now()):
-                return self._lock_out(dispatcher)
+            return self._judge(tracker.sender_id, number, factor, dispatcher)
         except StoreUnavailable:
             return self._unavailable(dispatcher)
+
+    def _judge(
+        self, sender_id: str, number: str, factor: SecondFactor, dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        """Verified, locked out, or a miss: the same words whichever half was wrong."""
+        if lookups_locked(sender_id, _now()):
+            return self._lock_out(dispatcher)
+        order = check_pair(sender_id, number, factor)
+        if order is not None:
+            return {"order_number_attempts": 0, **self._verified(order, dispatcher)}
+        if lookups_locked(sender_id, _now()):  # that miss was the last one allowed
+            return self._lock_out(dispatcher)
         dispatcher.utter_message(response="utter_order_not_found", order_number=number)
         return {"order_number": None, VERIFIED: None, "order_number_attempts": 0}
 
