@@ -57,6 +57,8 @@ def trusted_peer(request: web.Request, proxies: list[Network]) -> bool:
         address: IPv4Address | IPv6Address = ip_address(peer)
     except ValueError:
         return False  # a Unix socket has no address to trust
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # an IPv4 peer of a dual-stack listener
     return any(address in network for network in proxies)
 
 

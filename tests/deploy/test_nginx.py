@@ -6,6 +6,8 @@ looks like a different customer to nginx, and so to the service through it.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +20,7 @@ from tests.helpers.nginx import Certificate, Nginx
 from tests.helpers.process import Service
 from tests.helpers.stack import Side
 from tools.net import free_port
+from tools.serve import ROOT
 
 SESSIONS_PER_MINUTE = 20  # HANDOFF_SESSIONS_PER_MINUTE's default
 
@@ -196,3 +199,13 @@ async def test_with_the_service_down_nginx_answers_in_the_envelope(
             assert (await response.json())["error"]["code"] == "unavailable"
     finally:
         nginx.stop()
+
+
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_service_at_start(
+    tmp_path: Path,
+) -> None:
+    env = dict(Service(tmp_path).env, HANDOFF_TRUSTED_PROXIES="127.0.0.1, nginx")
+    command = [sys.executable, "-m", "handoff"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "HANDOFF_TRUSTED_PROXIES: 'nginx' is not an IP address or network" in result.stderr
