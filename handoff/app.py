@@ -14,7 +14,7 @@ from handoff.db import Store
 from handoff.db.accounts import Accounts
 from handoff.db.engine import make_engine, migrate
 from handoff.errors import Handler, error_middleware
-from handoff.gateway import agent_socket, customer_socket
+from handoff.gateway import SOCKETS, Sockets, agent_socket, customer_socket
 from handoff.hub import Hub, Relay
 from handoff.live import announce_messages
 from handoff.pages import add_pages, cors, security_headers
@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> web.Application:
         "customer_messages": RateLimiter(settings.customer_messages_per_minute),
     }
     app[HUB], app[RELAY] = Hub(), Relay()
+    app[SOCKETS] = Sockets(settings.sockets_per_address)
     app.cleanup_ctx.extend([database, http_client, relay])
     add_routes(app)
     app.router.add_get("/ws/customer", customer_socket)

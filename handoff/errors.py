@@ -64,6 +64,11 @@ class UnsupportedMediaType(ApiError):
         super().__init__(415, "unsupported_media_type", "Send the body as application/json.")
 
 
+class TooManyRequests(ApiError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(429, code, message)
+
+
 def envelope(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 

@@ -5,22 +5,27 @@ set headers on a WebSocket, and a token in the URL would land in access logs). M
 reach a socket only through :class:`Outbox`, which sends each one after the last sequence
 number it sent (the one a ``sync`` carries when it is the next, else what the database
 holds after it): in order, nothing twice, nothing skipped.
+
+Bad input gets a clear answer, never a silent end: a binary frame closes the socket with
+1003, an oversize one with 1009, anything but ``hello`` first with 4401, and one client
+address holds at most ``sockets_per_address`` sockets (the next upgrade is a 429).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from handoff import live, usecases
 from handoff.db import Store
-from handoff.errors import ApiError, Forbidden
+from handoff.errors import ApiError, Forbidden, Handler, TooManyRequests
 from handoff.hub import (
     AGENTS,
     LAGGING,
@@ -30,11 +35,51 @@ from handoff.hub import (
     agent_channel,
     conversation_channel,
 )
+from handoff.schemas import loads
 from handoff.state import ACCOUNTS, HUB, LIMITS, SETTINGS, STORE
 
 logger = logging.getLogger(__name__)
 UNAUTHORIZED, TRY_AGAIN, GOING_AWAY, POLICY = 4401, 1013, 1001, 1008
+UNSUPPORTED = 1003  # a binary frame; 1009 (too big) is aiohttp's own, from max_msg_size
 HELLO_TIMEOUT_S = 10
+
+
+class Sockets:
+    """Open sockets per client address; past ``cap`` the next is refused before it opens."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.open: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def hold(self, address: str) -> Iterator[None]:
+        """One place for ``address`` while the block runs, however it ends (cancelled too)."""
+        if self.open[address] >= self.cap:
+            raise TooManyRequests(
+                "too_many_sockets",
+                f"This address already has {self.cap} open sockets; close one first.",
+            )
+        self.open[address] += 1
+        try:
+            yield
+        finally:
+            self.open[address] -= 1
+            if self.open[address] <= 0:
+                del self.open[address]
+
+
+SOCKETS = web.AppKey("sockets", Sockets)
+
+
+def capped(handler: Handler) -> Handler:
+    """The socket handler, holding a place for the client's address while it runs."""
+
+    @functools.wraps(handler)
+    async def held(request: web.Request) -> web.StreamResponse:
+        with request.app[SOCKETS].hold(request.remote or ""):
+            return await handler(request)
+
+    return held
 
 
 def check_origin(request: web.Request) -> None:
@@ -67,9 +112,11 @@ async def hello(socket: web.WebSocketResponse) -> dict[str, Any] | None:
     """The first frame, if it is a ``hello`` with a token in time; else the socket is closed."""
     try:
         frame = await socket.receive(timeout=HELLO_TIMEOUT_S)
-        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
-    except (asyncio.TimeoutError, ValueError):
-        data = None
+    except asyncio.TimeoutError:
+        frame = None
+    if frame is not None and not await readable(socket, frame):
+        return None
+    data = parsed(frame.data) if frame is not None else None
     if (
         not isinstance(data, dict)
         or data.get("type") != "hello"
@@ -78,6 +125,22 @@ async def hello(socket: web.WebSocketResponse) -> dict[str, Any] | None:
         await socket.close(code=UNAUTHORIZED, message=b"send hello with your token first")
         return None
     return data
+
+
+async def readable(socket: web.WebSocketResponse, frame: WSMessage) -> bool:
+    """Whether the frame is text to read. A binary one closes the socket with 1003; after an
+    oversize one (``max_msg_size``) aiohttp has closed it with 1009; the rest mean closed."""
+    if frame.type == WSMsgType.BINARY:
+        await socket.close(code=UNSUPPORTED, message=b"send text frames")
+    return frame.type == WSMsgType.TEXT
+
+
+def parsed(text: str) -> Any:
+    """The frame's JSON, or None when it is not JSON (or nests too deep to be a frame)."""
+    try:
+        return loads(text)
+    except ValueError:
+        return None
 
 
 class Outbox:
@@ -156,12 +219,9 @@ async def _frames(
         except asyncio.TimeoutError:
             await socket.close(code=GOING_AWAY, message=b"idle")
             return
-        if frame.type != WSMsgType.TEXT:
-            return  # closed, closing or an error: the other side is gone
-        try:
-            data = json.loads(frame.data)
-        except ValueError:
-            data = None
+        if not await readable(socket, frame):
+            return
+        data = parsed(frame.data)
         if not isinstance(data, dict):
             await socket.send_json(error("invalid_json", "Send one JSON object per frame."))
             continue
@@ -193,6 +253,7 @@ def client_id_field(data: dict[str, Any]) -> str | None:
 # --- the customer's widget -----------------------------------------------------------
 
 
+@capped
 async def customer_socket(request: web.Request) -> web.StreamResponse:
     """``GET /ws/customer``: the widget's live channel (see docs/PROTOCOL.md)."""
     app = request.app
@@ -258,12 +319,13 @@ async def customer_frame(
             stored = await usecases.customer_message(app, conversation_id, text, client_id)
             await outbox.send({"type": "ack", "client_id": client_id, "seq": stored["seq"]})
     else:
-        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r}."))
+        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r:.60}."))
 
 
 # --- the agent's console -------------------------------------------------------------
 
 
+@capped
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     """``GET /ws/agent``: queue changes and the agent's conversations, live."""
     app = request.app
@@ -351,7 +413,7 @@ async def agent_frame(
     conversation_id = next((c for c, h in handoffs.items() if h == handoff_id), None)
     held = handoffs.get(conversation_id or "")
     if kind not in ("typing", "message"):
-        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r}."))
+        await outbox.send(error("unknown_type", f"Unknown frame type {kind!r:.60}."))
     elif conversation_id is None:
         await outbox.send(error("not_your_conversation", "You do not hold that conversation."))
     elif kind == "typing":

@@ -1,18 +1,31 @@
-"""Bad input at every door gets a clear answer: the JSON envelope over HTTP. Against the
-real app."""
+"""Bad input at every door gets a clear answer: the JSON envelope over HTTP, a close code
+(or an ``error`` frame) on the sockets. Against the real app; the flood of sockets from
+one address is in ``test_flood.py``, against the real process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient, make_mocked_request
 
 from handoff import schemas
+from handoff.app import create_app
+from handoff.errors import TooManyRequests
+from handoff.gateway import SOCKETS, capped
 from handoff.routes import ROUTES
-from tests.helpers.service import SERVICE_TOKEN, Api, record
+from handoff.settings import Settings
+from handoff.state import SETTINGS
+from tests.helpers.doors import UPGRADE, upgrade
+from tests.helpers.service import SERVICE_TOKEN, Api, record, start
 
+Socket = aiohttp.ClientWebSocketResponse
 OVER_THE_CAP = 70 * 1024  # client_max_size is 64 KiB
 
 
@@ -137,3 +150,185 @@ async def test_no_body_counts_as_empty_whatever_its_label(api: Api) -> None:
 async def test_a_plain_get_on_a_socket_path_gets_the_envelope(client: TestClient) -> None:
     for path in ("/ws/customer", "/ws/agent"):
         assert (await refusal(await client.get(path)))[0] == 400
+
+
+# --- sockets: frames ---------------------------------------------------------------
+
+
+async def closed_with(socket: Socket) -> int | None:
+    """Read until the socket closes; its close code."""
+    while True:
+        frame = await asyncio.wait_for(socket.receive(), 5)
+        if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return socket.close_code
+
+
+async def next_event(socket: Socket, kind: str) -> dict[str, Any]:
+    while True:
+        event = await asyncio.wait_for(socket.receive_json(), 5)
+        if event["type"] == kind:
+            return dict(event)
+
+
+async def greeted(api: Api, path: str) -> Socket:
+    """A socket that has said hello with a working token and been welcomed."""
+    token = (await api.session())[1] if path == "/ws/customer" else await api.agent("ana")
+    socket = await api.client.ws_connect(path)
+    await socket.send_json({"type": "hello", "token": token})
+    await next_event(socket, "welcome")
+    return socket
+
+
+PATHS = ["/ws/customer", "/ws/agent"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_an_oversize_frame_closes_with_1009(api: Api, path: str) -> None:
+    cap = api.client.app[SETTINGS].max_body_bytes
+    socket = await api.client.ws_connect(path, max_msg_size=0)
+    await socket.send_str("x" * (cap + 1))  # before hello
+    assert await closed_with(socket) == 1009
+    socket = await greeted(api, path)
+    await socket.send_str(json.dumps({"type": "message", "text": "x" * cap}))
+    assert await closed_with(socket) == 1009
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_binary_frame_closes_with_1003(api: Api, path: str) -> None:
+    socket = await api.client.ws_connect(path)
+    await socket.send_bytes(b'{"type": "hello", "token": "x"}')
+    assert await closed_with(socket) == 1003
+    socket = await greeted(api, path)
+    await socket.send_bytes(b"\x00\x01")
+    assert await closed_with(socket) == 1003
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_text_that_is_not_one_json_object_gets_an_error_frame(api: Api, path: str) -> None:
+    socket = await greeted(api, path)
+    for text in ("not json", "[1, 2]", '"hello"', "{"):
+        await socket.send_str(text)
+        event = await next_event(socket, "error")
+        assert event["code"] == "invalid_json"
+    await socket.send_json({"type": "wave"})  # still open, and still listening
+    assert (await next_event(socket, "error"))["code"] == "unknown_type"
+    await socket.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_frame_nested_too_deep_gets_an_error_frame(api: Api, path: str) -> None:
+    socket = await greeted(api, path)
+    for levels in (33, 30_000):
+        await socket.send_str('{"type": "message", "text": ' + "[" * levels + "]" * levels + "}")
+        assert (await next_event(socket, "error"))["code"] == "invalid_json"
+    await socket.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "first", ['{"type": "message", "text": "hi"}', "not json", "[]", '{"type": "hello"}']
+)
+async def test_anything_but_hello_first_closes_with_4401(
+    client: TestClient, path: str, first: str
+) -> None:
+    socket = await client.ws_connect(path)
+    await socket.send_str(first)
+    assert await closed_with(socket) == 4401
+
+
+async def test_a_socket_that_never_says_hello_is_closed_after_the_timeout(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handoff.gateway.HELLO_TIMEOUT_S", 0.2)
+    socket = await client.ws_connect("/ws/customer")
+    assert await closed_with(socket) == 4401
+
+
+# --- sockets: how many one address may hold -----------------------------------------
+
+
+def open_sockets(client: TestClient) -> int:
+    return client.app[SOCKETS].open["127.0.0.1"]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    """Wait for a condition to hold (looked at every 10 ms)."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+@pytest.fixture
+async def room_for_two(settings: Settings) -> AsyncIterator[TestClient]:
+    """The app with room for two sockets per address."""
+    running = await start(replace(settings, sockets_per_address=2))
+    yield running
+    await running.close()
+
+
+async def test_past_the_cap_an_upgrade_is_refused_with_a_429_envelope(
+    room_for_two: TestClient,
+) -> None:
+    api = Api(room_for_two)
+    held = [await greeted(api, "/ws/customer"), await greeted(api, "/ws/agent")]
+    for path in PATHS:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await room_for_two.ws_connect(path)
+        assert refused.value.status == 429
+        response = await room_for_two.get(path, headers=UPGRADE)
+        assert await refusal(response) == (429, "too_many_sockets")
+    assert (await room_for_two.get("/healthz")).status == 200  # plain HTTP is not counted
+    await held[0].close()
+    await until(lambda: open_sockets(room_for_two) < 2)
+    held.append(await greeted(api, "/ws/customer"))  # the place it left is free again
+    for socket in held:
+        await socket.close()
+    await until(lambda: open_sockets(room_for_two) == 0)
+
+
+@pytest.mark.parametrize("say_hello", [False, True])
+async def test_a_socket_that_drops_without_closing_gives_its_place_back(
+    room_for_two: TestClient, say_hello: bool
+) -> None:
+    _, token = await Api(room_for_two).session()
+    for _ in range(3):  # more than the cap
+        dropped = await upgrade(str(room_for_two.host), int(room_for_two.port or 0), "/ws/customer")
+        assert dropped.status == 101
+        if say_hello:
+            await dropped.send_text(json.dumps({"type": "hello", "token": token}))
+            await dropped.reader.readexactly(2)  # the welcome frame's header: it is in
+        dropped.abort()
+        await until(lambda: open_sockets(room_for_two) == 0)
+
+
+async def test_places_are_given_back_when_the_service_shuts_down(settings: Settings) -> None:
+    running = await start(settings)
+    api = Api(running)
+    for path in PATHS:
+        await greeted(api, path)
+    assert open_sockets(running) == 2
+    await running.close()  # the sockets are still open: their handlers are ended
+    assert open_sockets(running) == 0
+
+
+async def test_a_place_is_given_back_when_the_handler_is_cancelled() -> None:
+    app, entered = create_app(replace(Settings(), sockets_per_address=1)), asyncio.Event()
+
+    @capped
+    async def forever(request: web.Request) -> web.StreamResponse:
+        entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never ends")
+
+    request = make_mocked_request("GET", "/ws/customer", app=app).clone(remote="203.0.113.7")
+    task = asyncio.ensure_future(forever(request))
+    await entered.wait()
+    with pytest.raises(TooManyRequests):
+        await forever(request)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert "203.0.113.7" not in app[SOCKETS].open
