@@ -59,6 +59,8 @@ def test_the_widget_chats_through_nginx_survives_a_reload_and_a_dropped_connecti
     page.on("websocket", lambda socket: sockets.append(socket.url))
     chat = WidgetPage(page, proxied.origin)
     chat.open()
+    protocol = "() => performance.getEntriesByType('navigation')[0].nextHopProtocol"
+    assert page.evaluate(protocol) == "h2"  # the page over HTTP/2; the socket over HTTP/1.1
     chat.say("how much is shipping?")
     chat.bot_answer("$6.95")
     wss = proxied.origin.replace("https", "wss", 1) + "/ws/customer"

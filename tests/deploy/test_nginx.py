@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests.helpers.nginx import Certificate, Nginx
-from tests.helpers.process import Service
+from tests.helpers.process import PASSWORD, Service
 from tests.helpers.stack import Side
 from tools.net import free_port
 from tools.serve import ROOT
@@ -92,6 +92,32 @@ async def test_each_address_through_nginx_gets_its_own_limit(
             status, body = await post_session(http, proxy.origin)
             assert status == 201, body
         assert_limited(*await post_session(http, proxy.origin))
+
+
+LOGINS_PER_MINUTE = 10  # HANDOFF_LOGINS_PER_MINUTE's default
+
+
+async def test_agents_sign_in_per_address_and_open_the_console_socket_over_wss(
+    service: Service, proxy: Nginx, certificate: Certificate
+) -> None:
+    """Someone guessing passwords from one address is stopped; an agent elsewhere is not."""
+    service.add_agent("ana")
+    login = proxy.origin + "/agent/login"
+    async with client("127.0.0.40", certificate) as http:
+        for _ in range(LOGINS_PER_MINUTE):  # each counts before the body is even read
+            async with http.post(login, json={}) as response:
+                assert response.status == 400, await response.text()
+        async with http.post(login, json={"name": "ana", "password": PASSWORD}) as response:
+            assert_limited(response.status, await response.json())
+    async with client("127.0.0.41", certificate) as http:
+        async with http.post(login, json={"name": "ana", "password": PASSWORD}) as response:
+            assert response.status == 200, await response.text()
+            token = (await response.json())["token"]
+        wss = proxy.origin.replace("https", "wss", 1) + "/ws/agent"
+        async with http.ws_connect(wss, origin=proxy.origin) as socket:
+            await socket.send_json({"type": "hello", "token": token})
+            welcome = await Side(socket).wait_for("welcome", timeout=15)
+            assert welcome["agent"] == "ana"
 
 
 def spoofed(n: int) -> dict[str, str]:
