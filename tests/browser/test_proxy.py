@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.helpers.nginx import Nginx, make_certificate
-from tests.helpers.process import Service
+from tests.helpers.nginx import Nginx, behind_nginx, make_certificate
 from tests.helpers.widget_page import UI_MS, WidgetPage
 from tools.serve import Stack
 
@@ -24,23 +23,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture
 def proxied(tmp_path: Path, stack: Stack) -> Iterator[Nginx]:
     """The stack's handoff service, once more on its own port and database, behind nginx."""
-    service = Service(tmp_path)
-    service.env = dict(
-        stack.parts["handoff"].env,
-        HANDOFF_PORT=str(service.port),
-        HANDOFF_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}",
-        HANDOFF_TRUSTED_PROXIES="127.0.0.1",
-    )
-    certificate = make_certificate(tmp_path / "tls")
-    nginx = Nginx(tmp_path / "nginx", f"127.0.0.1:{service.port}", certificate)
-    try:
-        service.start()
-        nginx.start()
+    env = dict(stack.parts["handoff"].env)
+    for name in ("HANDOFF_PORT", "HANDOFF_DATABASE_URL"):
+        env.pop(name)  # its own: Service sets them
+    with behind_nginx(tmp_path, make_certificate(tmp_path / "tls"), **env) as (_, nginx):
         yield nginx
-    finally:
-        nginx.stop()
-        if service.process is not None:
-            service.kill()
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.nginx import Certificate, Nginx, make_certificate
+from tests.helpers.nginx import Certificate, Nginx, behind_nginx, make_certificate
 from tests.helpers.process import Service
-
-PROXY_ADDRESS = "127.0.0.1"  # where nginx connects to the service from
 
 
 @pytest.fixture
@@ -20,22 +18,18 @@ def certificate(tmp_path: Path) -> Certificate:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    """``python -m handoff`` that believes X-Forwarded-* from nginx only."""
-    running = Service(tmp_path)
-    running.env["HANDOFF_TRUSTED_PROXIES"] = PROXY_ADDRESS
-    try:
-        running.start()
-        yield running
-    finally:
-        if running.process is not None:
-            running.kill()
+def deployed(tmp_path: Path, certificate: Certificate) -> Iterator[tuple[Service, Nginx]]:
+    with behind_nginx(tmp_path, certificate) as both:
+        yield both
 
 
 @pytest.fixture
-def proxy(tmp_path: Path, service: Service, certificate: Certificate) -> Iterator[Nginx]:
-    nginx = Nginx(tmp_path / "nginx", f"127.0.0.1:{service.port}", certificate)
-    nginx.check()
-    nginx.start()
-    yield nginx
-    nginx.stop()
+def service(deployed: tuple[Service, Nginx]) -> Service:
+    """``python -m handoff`` that believes X-Forwarded-* from nginx only."""
+    return deployed[0]
+
+
+@pytest.fixture
+def proxy(deployed: tuple[Service, Nginx]) -> Nginx:
+    """nginx with the shipped configuration in front of ``service``."""
+    return deployed[1]

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.helpers.nginx import Certificate, Nginx
+from tests.helpers.nginx import Certificate, Nginx, behind_nginx
 from tests.helpers.process import PASSWORD, Service
 from tests.helpers.stack import Side
 from tools.net import free_port
@@ -118,6 +118,22 @@ async def test_agents_sign_in_per_address_and_open_the_console_socket_over_wss(
             await socket.send_json({"type": "hello", "token": token})
             welcome = await Side(socket).wait_for("welcome", timeout=15)
             assert welcome["agent"] == "ana"
+
+
+async def test_the_socket_cap_counts_per_customer_through_nginx(
+    tmp_path: Path, certificate: Certificate
+) -> None:
+    capped = behind_nginx(tmp_path / "capped", certificate, HANDOFF_SOCKETS_PER_ADDRESS="2")
+    with capped as (_, nginx):
+        wss = nginx.origin.replace("https", "wss", 1) + "/ws/customer"
+        async with (
+            client("127.0.0.50", certificate) as http,
+            http.ws_connect(wss, origin=nginx.origin),
+            http.ws_connect(wss, origin=nginx.origin),
+        ):
+            assert await handshake_status(http, wss, origin=nginx.origin) == 429
+            async with client("127.0.0.51", certificate) as other:
+                assert await handshake_status(other, wss, origin=nginx.origin) == 101
 
 
 def spoofed(n: int) -> dict[str, str]:

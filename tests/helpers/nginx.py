@@ -16,6 +16,8 @@ import socket
 import ssl
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +26,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.helpers.process import Service
 from tools.net import free_port
 from tools.serve import ROOT
 
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 TEMPLATE = ROOT / "deploy" / "nginx" / "larkspur.conf"
+PROXY_ADDRESS = "127.0.0.1"  # where nginx connects to the service from
 # The site file goes into nginx's http {} context, as Debian's nginx.conf includes
 # conf.d/*.conf; this is the rest of a main configuration, kept inside one directory.
 MAIN = """daemon off;
@@ -195,3 +199,23 @@ class Nginx:
                 raise AssertionError(f"{text!r} not in nginx's access log:\n{log}")
             time.sleep(0.05)
         return log
+
+
+@contextmanager
+def behind_nginx(
+    directory: Path, certificate: Certificate, **env: str
+) -> Iterator[tuple[Service, Nginx]]:
+    """``python -m handoff`` (with ``env`` on top) that trusts nginx, nginx in front of it;
+    both stopped afterwards, however the block ends."""
+    service = Service(directory)
+    service.env.update(HANDOFF_TRUSTED_PROXIES=PROXY_ADDRESS, **env)
+    nginx = Nginx(directory / "nginx", f"127.0.0.1:{service.port}", certificate)
+    try:
+        service.start()
+        nginx.check()
+        nginx.start()
+        yield service, nginx
+    finally:
+        nginx.stop()
+        if service.process is not None:
+            service.kill()
