@@ -36,7 +36,8 @@ UNAVAILABLE = (
     "Sorry, our assistant is briefly unavailable. Try again in a moment, or talk to a "
     "person from our support team."
 )
-ASK_FOR_PERSON = {"title": "Talk to a person", "payload": "/request_human"}
+REQUEST_HUMAN = "request_human"  # the intent, and the button's payload
+ASK_FOR_PERSON = {"title": "Talk to a person", "payload": f"/{REQUEST_HUMAN}"}
 # At start-up the bot is asked again about customer messages this recent that a stopped
 # service never stored an answer to; older ones would surprise the customer.
 RESUME_WINDOW = dt.timedelta(minutes=15)
@@ -202,6 +203,7 @@ async def _ask_rasa(
         else:
             await store.say(conversation_id, "system", UNAVAILABLE, [ASK_FOR_PERSON])
         return
+    said = 0
     for reply in replies:
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
@@ -209,8 +211,24 @@ async def _ask_rasa(
         ]
         if reply.get("text") or buttons:
             await store.say(conversation_id, "bot", str(reply.get("text") or ""), buttons)
+            said += 1
     if await store.open_handoff(conversation_id) is not None:
         await live.queue_changed(app)  # the bot handed over while answering
+    elif not said:
+        await _answered_nothing(app, conversation_id, text)
+
+
+async def _answered_nothing(app: web.Application, conversation_id: str, text: str) -> None:
+    """Rasa answered with silence: one of its actions failed (the action server is down).
+    A customer who asked for a person is queued anyway; anyone else hears it honestly."""
+    logger.warning("Rasa answered nothing for %s; is the action server up?", conversation_id)
+    wanted = text.strip() == ASK_FOR_PERSON["payload"] or (
+        await rasa.latest_intent(app[HTTP], app[SETTINGS], conversation_id) == REQUEST_HUMAN
+    )
+    if wanted:
+        await escalate_without_bot(app, conversation_id)
+    else:
+        await app[STORE].say(conversation_id, "system", UNAVAILABLE, [ASK_FOR_PERSON])
 
 
 async def escalate_without_bot(app: web.Application, conversation_id: str) -> None:

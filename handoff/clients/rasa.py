@@ -2,6 +2,7 @@
 
 - :func:`replies`: the bot's answer to one customer message (the handoff channel,
   ``bot/channels.py``: Rasa's REST channel behind the install's token);
+- :func:`latest_intent`: what Rasa made of the last message (its HTTP API's tracker);
 - :func:`resume`: hand a conversation back to the bot (its HTTP API's tracker events).
 
 Both send ``rasa_token``; the text is redacted before it gets here (``handoff.redact``).
@@ -52,6 +53,24 @@ async def replies(
     if not isinstance(answer, list):
         raise ValueError("Rasa's answer is not a list of messages")
     return [r for r in answer if isinstance(r, dict)]
+
+
+async def latest_intent(
+    http: aiohttp.ClientSession, settings: Settings, conversation_id: str
+) -> str | None:
+    """The intent Rasa read in the conversation's last message; None if it cannot say."""
+    url = _url(settings, f"/conversations/{conversation_id}/tracker")
+    params = {"include_events": "NONE", "token": settings.rasa_token}
+    try:
+        async with http.get(url, params=params, timeout=TIMEOUT) as response:
+            if response.status != 200:
+                return None
+            tracker = await response.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        return None
+    intent = (tracker.get("latest_message") or {}).get("intent") or {}
+    name = intent.get("name")
+    return name if isinstance(name, str) else None
 
 
 async def resume(
