@@ -35,7 +35,7 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (addresses or networks,
     # comma-separated); any other peer is the client itself.
     trusted_proxies: str = ""
-    # Open sockets one client address may hold; the next is refused (close code 1013).
+    # Open sockets one client address may hold; the next upgrade is a 429 too_many_sockets.
     sockets_per_address: int = 200
     agent_token_ttl_s: int = 8 * 3600
     # "always", or e.g. "mon-fri 09:00-18:00, sat 10:00-14:00" in business_timezone.
