@@ -121,10 +121,11 @@ class WidgetClient:
             event = json.loads(frame.data)
             async with self._changed:
                 self._take(event)
+                if event["type"] == "welcome":
+                    self.connections += 1
+                    self._ready = socket
                 self._changed.notify_all()
             if event["type"] == "welcome":
-                self.connections += 1
-                self._ready = socket
                 for client_id, text in list(self.pending.items()):
                     await self._send(client_id, text)
 
