@@ -42,6 +42,24 @@ def test_order_status_with_the_email(stack: Stack) -> None:
     assert proof[EMAIL_DIGESTS][0] not in str(slots)
 
 
+@pytest.mark.parametrize(
+    ("number", "proof", "email"),
+    [
+        ("LS-310557", "EH1 2NG", None),
+        ("LS-883920", "m5v 2t6", None),
+        ("LS-117342", "the zip is 80302", None),
+        ("LS-117342", "dan@example.com", None),  # typed straight to Rasa, as in `rasa shell`
+        ("LS-204381", "my email is [email]", "maya@example.com"),
+        ("LS-204381", "sure, [email]", "maya@example.com"),
+    ],
+)
+def test_ways_of_giving_the_proof(stack: Stack, number: str, proof: str, email: str | None) -> None:
+    customer = Customer(stack)
+    assert ASK_PROOF in customer.say(f"where is my order {number}")[0]
+    replies = customer.say(proof, redacted(stack, email) if email else None)
+    assert any(f"Order {number} (" in r for r in replies), replies
+
+
 def test_return_with_the_postcode(stack: Stack) -> None:
     customer = Customer(stack)
     [question] = customer.say("I want to return my boots, order LS-402219")
