@@ -17,7 +17,7 @@ import pytest
 
 from contracts.pii import EMAIL_DIGESTS, email_digest
 from tests.e2e.chat import Customer
-from tests.helpers.stack import Side, call
+from tests.helpers.stack import Side, call, signed_in_agent
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -95,13 +95,19 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def test_email_typed_into_the_widget(stack: Stack, http: aiohttp.ClientSession) -> None:
+async def widget_session(stack: Stack, http: aiohttp.ClientSession) -> tuple[str, Side]:
+    """A new chat in the widget's socket: its conversation id and the socket."""
     status, session = call(stack, "POST", "/sessions", body={})
     assert status == 201, session
     socket = await http.ws_connect(stack.handoff_url.replace("http", "ws") + "/ws/customer")
     await socket.send_json({"type": "hello", "token": session["token"]})
     widget = Side(socket)
     await widget.wait_for("welcome")
+    return session["conversation_id"], widget
+
+
+async def test_email_typed_into_the_widget(stack: Stack, http: aiohttp.ClientSession) -> None:
+    conversation_id, widget = await widget_session(stack, http)
 
     [question] = await widget.reply_to("where is my order LS-117342", "m1")
     assert ASK_PROOF in question["text"]
@@ -109,10 +115,31 @@ async def test_email_typed_into_the_widget(stack: Stack, http: aiohttp.ClientSes
     assert any("1Z999AA10123456784" in r["text"] for r in replies)
 
     # Rasa saw only the redacted text, and keeps a verdict, not the address.
-    url = f"{stack.rasa_url}/conversations/{session['conversation_id']}/tracker"
+    url = f"{stack.rasa_url}/conversations/{conversation_id}/tracker"
     with urllib.request.urlopen(f"{url}?token={stack.keys.rasa_token}", timeout=30) as answer:
         tracker = json.loads(answer.read())
     assert "it's [email]" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     assert "example.com" not in json.dumps(tracker).lower()
     assert tracker["slots"]["order_verified"] == "LS-117342"
-    await socket.close()
+    await widget.socket.close()
+
+
+async def test_a_verified_order_is_not_asked_again_after_a_person(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    agent = signed_in_agent(stack, "lookup-agent")
+    conversation_id, widget = await widget_session(stack, http)
+    await widget.reply_to("where is my order LS-117342", "m1")
+    assert any("UPS" in r["text"] for r in await widget.reply_to("80302", "m2"))
+    await widget.reply_to("I want to talk to a real person", "m3")
+    await widget.wait_for("queue")
+    _, queue = call(stack, "GET", "/queue", agent)
+    [mine] = [h for h in queue["queue"] if h["conversation_id"] == conversation_id]
+    assert call(stack, "POST", f"/handoffs/{mine['id']}/claim", agent)[0] == 200
+    back = {"summary": "Checked the delivery date."}
+    assert call(stack, "POST", f"/handoffs/{mine['id']}/return", agent, back)[0] == 200
+    await widget.wait_for("bot_resumed")
+
+    texts = " ".join(r["text"] for r in await widget.reply_to("where is my order?", "m4"))
+    assert "LS-117342" in texts and "UPS" in texts and ASK_PROOF not in texts
+    await widget.socket.close()
