@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
+import socket
 import sys
 
 from rasa_sdk import endpoint
@@ -62,9 +63,16 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:  # bound here: Sanic would log a taken port and exit 0, as if asked to stop
+        listening = socket.create_server((args.host, args.port))
+    except OSError as error:
+        print(
+            f"The action server cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+        )
+        return 1
     app = create_app(settings())
     logger.info("action server on http://%s:%d", args.host, args.port)
-    app.run(args.host, args.port, workers=1, access_log=False)
+    app.run(sock=listening, workers=1, access_log=False)
     return 0
 
 

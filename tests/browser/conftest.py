@@ -7,7 +7,6 @@ registry (``package.json``; `make test` runs ``npm ci``) and is injected into pa
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,18 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Flags a headless Chromium needs on this machine: root, no GPU, and no calls home
-# (the network is closed, and Chromium would retry them).
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.helpers.chromium import CHROMIUM, FLAGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
