@@ -21,10 +21,10 @@ from playwright.sync_api import Page, expect
 
 from handoff.redact import iban_valid, luhn_valid
 from tests.helpers.stack import call, everyone_away
+from tests.helpers.widget_page import BOT_MS, UI_MS, WidgetPage
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-BOT_MS, UI_MS = 60_000, 15_000
 
 
 def card_number(rng: random.Random) -> str:
@@ -63,27 +63,21 @@ def test_typed_personal_data_is_nowhere_under_var(page: Page, stack: Stack) -> N
     email, offline = f"pat.{tag}@example.com", f"reply.{tag}@example.org"
     everyone_away(stack)  # so the handoff ends in the offline-email form
 
-    page.goto(f"{stack.handoff_url}/demo")
-    page.get_by_role("button", name="Chat with us").click()
-    box = page.get_by_label("Your message")
-    box.fill(
+    chat = WidgetPage(page, stack.handoff_url)
+    chat.open()
+    chat.say(
         f"I was charged twice on card {spaced(card)}. Refund it to {spaced(account)} "
         f"or call me on {phone}, my email is {email}"
     )
-    box.press("Enter")
-    customer = page.locator(".lw-messages .lw-msg-customer .lw-bubble")
-    expect(customer.first).to_contain_text("[card]", timeout=UI_MS)
+    expect(chat.said("customer", "[card]")).to_have_count(1, timeout=UI_MS)
     expect(page.locator(".lw-messages .lw-msg-bot").first).to_be_visible(timeout=BOT_MS)
-    box.fill("can I talk to a real person please")
-    box.press("Enter")
+    chat.say("can I talk to a real person please")
     form = page.get_by_label("Email address", exact=True)
     expect(form).to_be_visible(timeout=BOT_MS)
     form.fill(offline)
     form.press("Enter")
     expect(page.locator(".lw-notice", has_text="We'll reply by email")).to_be_visible(timeout=UI_MS)
-    session = page.evaluate(
-        f"() => JSON.parse(localStorage.getItem({'larkspur-chat:' + stack.handoff_url!r}))"
-    )
+    session = chat.session()
     status, stored = call(
         stack, "GET", f"/conversations/{session['conversationId']}", session["token"]
     )

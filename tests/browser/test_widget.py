@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.helpers.browser import SCREENSHOTS, axe_violations
 from tests.helpers.stack import call, everyone_away, signed_in_agent
+from tests.helpers.widget_page import BOT_MS, UI_MS, WidgetPage
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-BOT_MS = 60_000  # Rasa on a small machine can take a while to answer
-UI_MS = 15_000
 IN_LINE = re.compile(r"You're (next|number \d+) in line")
 # How wide the focus outline of the focused element is, through the widget's shadow root.
 FOCUS_RING = """() => {
@@ -41,42 +40,16 @@ class Agent:
     token: str
 
 
-class Chat:
-    """The demo page with the widget, seen the way a customer sees it."""
+class Chat(WidgetPage):
+    """The demo page with the widget on the service's own origin, and what it stored."""
 
     def __init__(self, page: Page, stack: Stack) -> None:
-        self.page, self.stack = page, stack
-        self.log = page.get_by_role("log", name="Conversation")
-        self.input = page.get_by_label("Your message")
+        super().__init__(page, stack.handoff_url)
+        self.stack = stack
         self.queue = page.locator(".lw-queue")
-        self.launcher = page.get_by_role("button", name="Chat with us")
-
-    def open(self) -> None:
-        self.page.goto(f"{self.stack.handoff_url}/demo")
-        self.launcher.click()
-        expect(self.input).to_be_focused()
-
-    def say(self, text: str) -> None:
-        self.input.fill(text)
-        self.input.press("Enter")
-
-    def said(self, speaker: str, text: str | re.Pattern[str]) -> Locator:
-        """The stored messages of one speaker with this text (not the drafts still sending)."""
-        return self.page.locator(f".lw-messages .lw-msg-{speaker} .lw-bubble").filter(has_text=text)
-
-    def bot_answer(self, text: str | re.Pattern[str]) -> Locator:
-        answer = self.said("bot", text)
-        expect(answer.first).to_be_visible(timeout=BOT_MS)
-        return answer
 
     def escalate(self) -> None:
         self.say("can I talk to a real person please")
-
-    def session(self) -> dict[str, Any]:
-        key = f"larkspur-chat:{self.stack.handoff_url}"
-        saved = self.page.evaluate(f"() => JSON.parse(localStorage.getItem({key!r}))")
-        assert isinstance(saved, dict) and saved["token"], saved
-        return saved
 
     def stored(self) -> list[dict[str, Any]]:
         """The conversation as the service stored it."""
@@ -86,14 +59,6 @@ class Chat:
         )
         assert status == 200, body
         return list(body["messages"])
-
-    def shown(self) -> list[str]:
-        """Every stored message on screen, in order, as ``speaker: text #seq``."""
-        return self.page.locator(".lw-messages > [data-seq]").evaluate_all(
-            "els => els.map(e => e.className.replace(/.*lw-(msg-)?/, '') + ': '"
-            " + e.querySelector('.lw-bubble, .lw-notice').textContent"
-            " + ' #' + e.dataset.seq)"
-        )
 
 
 @pytest.fixture
