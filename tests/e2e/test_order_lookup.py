@@ -17,7 +17,7 @@ import pytest
 
 from contracts.pii import EMAIL_DIGESTS, email_digest
 from tests.e2e.chat import Customer
-from tests.helpers.stack import Side, call, signed_in_agent
+from tests.helpers.stack import Side, call
 from tools.serve import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -121,25 +121,4 @@ async def test_email_typed_into_the_widget(stack: Stack, http: aiohttp.ClientSes
     assert "it's [email]" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     assert "example.com" not in json.dumps(tracker).lower()
     assert tracker["slots"]["order_verified"] == "LS-117342"
-    await widget.socket.close()
-
-
-async def test_a_verified_order_is_not_asked_again_after_a_person(
-    stack: Stack, http: aiohttp.ClientSession
-) -> None:
-    agent = signed_in_agent(stack, "lookup-agent")
-    conversation_id, widget = await widget_session(stack, http)
-    await widget.reply_to("where is my order LS-117342", "m1")
-    assert any("UPS" in r["text"] for r in await widget.reply_to("80302", "m2"))
-    await widget.reply_to("I want to talk to a real person", "m3")
-    await widget.wait_for("queue")
-    _, queue = call(stack, "GET", "/queue", agent)
-    [mine] = [h for h in queue["queue"] if h["conversation_id"] == conversation_id]
-    assert call(stack, "POST", f"/handoffs/{mine['id']}/claim", agent)[0] == 200
-    back = {"summary": "Checked the delivery date."}
-    assert call(stack, "POST", f"/handoffs/{mine['id']}/return", agent, back)[0] == 200
-    await widget.wait_for("bot_resumed")
-
-    texts = " ".join(r["text"] for r in await widget.reply_to("where is my order?", "m4"))
-    assert "LS-117342" in texts and "UPS" in texts and ASK_PROOF not in texts
     await widget.socket.close()
