@@ -108,7 +108,9 @@ async def return_to_bot(
     If Rasa cannot be reached the chat stays with the agent (502)."""
     row = await app[STORE].check_owned(handoff_id, agent.id)
     said = await app[STORE].messages(row.conversation_id)
-    order = next(filter(None, (normalize_order_number(m["text"]) for m in reversed(said))), None)
+    # The customer's own words only: a bot's "reference ESC-074566" is no order number.
+    typed = (m["text"] for m in reversed(said) if m["speaker"] == "customer")
+    order = next(filter(None, map(normalize_order_number, typed)), None)
     slots = {"order_number": order} if order else {}
     note = summary or f"{agent.name} helped with: {row.summary}"
     await rasa.resume(app[HTTP], app[SETTINGS], row.conversation_id, note, slots)

@@ -55,7 +55,9 @@ async def test_bot_person_bot_over_the_sockets(stack: Stack, http: aiohttp.Clien
 
     [answer] = await widget.reply_to("how much is shipping?", "m1")
     assert "$6.95" in answer["text"]
-    status_reply = await widget.reply_to("where is my order LS-117342", "m2")
+    proof = await widget.reply_to("where is my order LS-117342", "m2")
+    assert any("postcode" in r["text"] for r in proof)  # the number alone reveals nothing
+    status_reply = await widget.reply_to("my zip is 80302", "m2b")
     assert any("shipped with UPS" in r["text"] for r in status_reply)
     await widget.reply_to("I want to talk to a real person", "m3")
     place = await widget.wait_for("queue")
