@@ -28,7 +28,7 @@ def test_order_status_flow(stack: Stack) -> None:
     assert "postcode" in proof  # asked before anything is looked up
     replies = " ".join(customer.say("80302"))  # a real order's postcode, the wrong number
     assert "LS-999999" in replies and "UPS" not in replies
-    assert "type it again" in replies  # asked again, not told which part was wrong
+    assert "your order number?" in replies  # asked again, not told which part was wrong
     customer.say("oh sorry, it's ls117342")
     [status] = customer.say("80302")
     assert "LS-117342" in status and "UPS" in status
