@@ -134,5 +134,6 @@ def validate(schema: Schema, body: Any) -> dict[str, Any]:
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "body"
         raise BadRequest("invalid_body", f"{where}: {error.message}"[:300])
-    assert isinstance(body, dict)
+    if not isinstance(body, dict):  # every request schema is an object; this says so to mypy
+        raise BadRequest("invalid_body", "body: must be a JSON object")
     return body

@@ -59,7 +59,7 @@ class Part:
     def spawn(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv built here, no shell
                 self.args,
                 cwd=ROOT,
                 env=self.env,
@@ -70,8 +70,7 @@ class Part:
         self.started_at, self.restart_at = time.monotonic(), None
 
     def wait_ready(self) -> None:
-        assert self.process is not None
-        if self.health:
+        if self.health and self.process is not None:
             wait_http(self.health, self.process, self.ready_timeout, self.log)
 
     @property
@@ -79,8 +78,7 @@ class Part:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        if self.running:
-            assert self.process is not None
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
 
     def reap(self) -> None:

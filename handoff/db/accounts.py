@@ -52,9 +52,10 @@ class Accounts:
         async with self.store.read() as connection:
             query = select(agents).where(agents.c.name == name)
             agent = (await connection.execute(query)).first()
-        if not password_matches(agent.password_hash if agent else _DECOY_HASH, password):
+        # An unknown name is checked against a decoy, so both take the same time.
+        matches = password_matches(agent.password_hash if agent else _DECOY_HASH, password)
+        if agent is None or not matches:
             raise Unauthorized("bad_credentials", "Wrong name or password.")
-        assert agent is not None
         token = new_token()
         expires = self.store.clock() + dt.timedelta(seconds=self.store.settings.agent_token_ttl_s)
         async with self.store.write() as connection:

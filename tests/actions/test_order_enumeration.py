@@ -54,7 +54,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port, log = free_port(), var / "actions.log"
     env = {"ACTIONS_TOKEN": TOKEN, "PII_KEY": PII_KEY, "STORE_DATABASE_URL": store_url}
     with log.open("wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - fixed argv built here, no shell
             [sys.executable, "-m", "actions.server", "--port", str(port)],
             cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1", **env),

@@ -251,6 +251,6 @@ def test_a_trusted_proxy_that_is_not_an_address_stops_the_service_at_start(
 ) -> None:
     env = dict(Service(tmp_path).env, HANDOFF_TRUSTED_PROXIES="127.0.0.1, nginx")
     command = [sys.executable, "-m", "handoff"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # noqa: S603 - fixed argv built here, no shell
     assert result.returncode == 2, result.stderr
     assert "HANDOFF_TRUSTED_PROXIES: 'nginx' is not an IP address or network" in result.stderr

@@ -23,13 +23,13 @@ class Customer:
         """Send a message; return the texts of the replies (Rasa splits at blank lines)."""
         body = json.dumps({"sender": self.sender, "message": message, "metadata": metadata or {}})
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
-        request = urllib.request.Request(self.url, body.encode(), headers)
-        with urllib.request.urlopen(request, timeout=60) as response:
+        request = urllib.request.Request(self.url, body.encode(), headers)  # noqa: S310 - an http URL on loopback, built here
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - an http URL on loopback, built here
             assert response.status == 200
             return [m.get("text", "") for m in json.loads(response.read())]
 
     def tracker(self) -> dict[str, Any]:
         """The conversation as Rasa stored it."""
         url = f"{self.rasa_url}/conversations/{self.sender}/tracker?token={self.token}"
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - an http URL on loopback, built here
             return json.loads(response.read())

@@ -34,7 +34,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def spawn(env: dict[str, str], args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(
+        return subprocess.Popen(  # noqa: S603 - fixed argv built here, no shell
             [sys.executable, *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
 

@@ -44,8 +44,8 @@ class Link:
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         """A command run inside the namespace."""
-        return subprocess.run(
-            ["ip", "netns", "exec", self.namespace, *command],
+        return subprocess.run(  # noqa: S603 - fixed argv built here, no shell
+            ["ip", "netns", "exec", self.namespace, *command],  # noqa: S607 - iproute2's ip from PATH, as an operator runs it
             capture_output=True,
             text=True,
             timeout=30,
@@ -60,14 +60,14 @@ class Link:
 
 
 def _ip(*args: str) -> None:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)  # noqa: S603, S607 - fixed argv built here, no shell; iproute2's ip from PATH, as an operator runs it
     if result.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)}: {result.stderr.strip()}")
 
 
 def _free_subnet() -> ipaddress.IPv4Network:
     """A /30 from ``POOL`` that overlaps nothing this machine has an address in."""
-    shown = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True)
+    shown = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True)  # noqa: S607 - iproute2's ip from PATH, as an operator runs it
     used = [
         ipaddress.IPv4Interface(word).network
         for word in shown.stdout.split()
@@ -75,7 +75,7 @@ def _free_subnet() -> ipaddress.IPv4Network:
     ]
     subnets = list(POOL.subnets(new_prefix=30))
     while True:
-        subnet = random.choice(subnets)
+        subnet = random.choice(subnets)  # noqa: S311 - test data or jitter, not a secret
         if not any(subnet.overlaps(network) for network in used):
             return subnet
 
@@ -107,5 +107,5 @@ def private_link() -> Iterator[Link]:
         yield Link(name, str(host), str(peer))
     finally:
         # Deleting the namespace deletes its end, and with it the pair.
-        subprocess.run(["ip", "link", "del", host_end], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        subprocess.run(["ip", "link", "del", host_end], capture_output=True)  # noqa: S603, S607 - fixed argv built here, no shell; iproute2's ip from PATH, as an operator runs it
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)  # noqa: S603, S607 - fixed argv built here, no shell; iproute2's ip from PATH, as an operator runs it

@@ -154,7 +154,7 @@ class Nginx:
 
     def check(self) -> None:
         """``nginx -t``: the rendered configuration is valid."""
-        result = subprocess.run(self._command("-t"), capture_output=True, text=True)
+        result = subprocess.run(self._command("-t"), capture_output=True, text=True)  # noqa: S603 - fixed argv built here, no shell
         assert result.returncode == 0, result.stderr
 
     def start(self, timeout: float = 15) -> None:
@@ -162,7 +162,7 @@ class Nginx:
         if not Path(NGINX).exists():
             raise RuntimeError(f"{NGINX} is missing: `make test` installs Debian's nginx package")
         with (self.dir / "stdout.log").open("ab") as out:
-            self.process = subprocess.Popen(self._command(), stdout=out, stderr=out)
+            self.process = subprocess.Popen(self._command(), stdout=out, stderr=out)  # noqa: S603 - fixed argv built here, no shell
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -15,7 +15,7 @@ from tests.helpers.service import SERVICE_TOKEN
 from tools.net import free_port, wait_http
 from tools.serve import ROOT
 
-PASSWORD = "restart-password"
+PASSWORD = "restart-password"  # noqa: S105 - a test credential; guards nothing real
 
 
 class Service:
@@ -48,7 +48,7 @@ class Service:
 
     def add_agent(self, name: str) -> None:
         command = [sys.executable, "-m", "handoff", "add-agent", name]
-        subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True)
+        subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True)  # noqa: S603 - fixed argv built here, no shell
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: Any, token: str = "") -> Any:

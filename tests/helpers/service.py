@@ -22,8 +22,9 @@ from handoff.state import ACCOUNTS, SETTINGS, STORE
 POSTGRES = os.environ.get(
     "HANDOFF_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-SERVICE_TOKEN = "test-service-token"
-IDENTITY_SECRET = "test-identity-secret"  # what the embedding site signs customer_ref with
+SERVICE_TOKEN = "test-service-token"  # noqa: S105 - a test credential; guards nothing real
+# What the embedding site signs customer_ref with, in the service tests.
+IDENTITY_SECRET = "test-identity-secret"  # noqa: S105 - a test credential; guards nothing real
 
 
 async def postgres_schema() -> AsyncIterator[str]:
