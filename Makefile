@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay clean
+.PHONY: help install run shell train validate seed agent test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -113,7 +113,7 @@ lock: $(INSTALLED) ## Re-resolve requirements.in into requirements.lock
 	  $(BIN)/pip freeze --exclude-editable; } > requirements.lock
 
 bench-nlu: train ## Compare intent classifiers and sweep the fallback threshold (writes results/)
-	$(BIN)/python -m bench.nlu
+	$(BIN)/python -m bench.nlu $(if $(QUICK),--quick)
 
 bench-kb: $(INSTALLED) $(SPACY_MODEL) ## Help-article retrieval top-1 and threshold sweep (writes results/)
 	$(BIN)/python -m bench.kb
@@ -126,3 +126,7 @@ bench-escalation: train ## Escalation precision/recall per trigger, threshold sw
 
 bench-relay: $(INSTALLED) ## Live sockets: 500 customers, 50 agents, 30 s; latency, loss, memory (writes results/)
 	$(BIN)/python -m bench.relay
+
+# ARGS=--profile adds py-spy flame summaries (pip install py-spy: not in the lock).
+bench-turns: train ## Bot turns at 1 and 20 chats vs the stock rasa init bot [ARGS=--profile] (writes results/)
+	$(BIN)/python -m bench.turns $(ARGS)
