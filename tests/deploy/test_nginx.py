@@ -6,6 +6,7 @@ looks like a different customer to nginx, and so to the service through it.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -31,6 +32,10 @@ async def client(source: str, certificate: Certificate) -> AsyncIterator[aiohttp
     connector = aiohttp.TCPConnector(local_addr=(source, 0), ssl=certificate.client_context())
     async with aiohttp.ClientSession(connector=connector) as session:
         yield session
+    # aiohttp closes TLS connections without waiting for their shutdown; its docs ("Graceful
+    # Shutdown") give them a moment, else the test's loop may close under an open transport
+    # (seen once in CI: EBUSY at teardown).
+    await asyncio.sleep(0.25)
 
 
 async def post_session(
