@@ -25,6 +25,7 @@ from bot.escalation import Settings, Turn
 from bot.frustration import LEVELS, FrustrationModel, load_examples, score, vader_compound
 from bot.sentiment import training_set
 from tools.escalation_eval import (
+    FRESH,
     HOLDOUT,
     Conversation,
     Outcome,
@@ -184,13 +185,17 @@ def sweeps(
 def main() -> int:
     settings = Settings.load()
     conversations, holdout = load_conversations(), load_conversations(HOLDOUT)
-    messages = sum(len(c.texts) for c in (*conversations, *holdout))
+    fresh = load_conversations(FRESH)
+    messages = sum(len(c.texts) for c in (*conversations, *holdout, *fresh))
     print(f"Parsing {messages} messages …", flush=True)
     turns = parse_turns(model_path(), conversations, settings)
     outcomes = replay(conversations, turns, settings)
     summary, misjudged = outcome_report(outcomes)
     held_out = replay(holdout, parse_turns(model_path(), holdout, settings), settings)
     held_summary, held_misjudged = outcome_report(held_out)
+    fresh_summary, _ = outcome_report(
+        replay(fresh, parse_turns(model_path(), fresh, settings), settings)
+    )
     grid, each, sensitive = sweeps(conversations, turns, settings)
     print("Cross-validating the frustration model and scoring GoEmotions …", flush=True)
     write(
@@ -208,6 +213,13 @@ def main() -> int:
                 + held_summary
             ),
             "Misjudged held-out conversations": held_misjudged,
+            "Fresh held-out conversations": (
+                f"`{FRESH}`, written blind on 2026-12-02 by a writer who saw neither the model, "
+                "its training data nor the two sets above (only the policy file "
+                "`escalation.yml`), before any tuning on it; never used to pick anything. "
+                "Its misjudged list is left out on purpose, so that nobody tunes on it.\n\n"
+                + fresh_summary
+            ),
             "Frustration model, cross-validated": cross_validation(),
             "Frustration score vs plain VADER": frustration_benchmark(),
         },

@@ -20,6 +20,8 @@ from bot.escalation import TRIGGERS, Settings, Turn, decide
 
 CONVERSATIONS = Path("tests/escalation/conversations.yml")  # thresholds were tuned on these
 HOLDOUT = Path("tests/escalation/holdout.yml")  # never used to tune anything
+# Written blind on 2026-12-02, before any tuning on it starts; never used to tune anything.
+FRESH = Path("tests/escalation/fresh.yml")
 
 
 @dataclass(frozen=True)
