@@ -662,20 +662,25 @@ def goals_table(outcome: Outcome) -> str:
     return table(["goal (issue 15)", "measured", ""], rows)
 
 
+# What decides the figures: the bench, the parts it starts, the model's inputs.
+MEASURED = ["bench/turns.py", "actions", "bot", "handoff", "contracts", "tools/serve.py"]
+MEASURED += ["tools/rasa_server.py", "config.yml", "domain.yml", "credentials.yml", "data"]
+
+
 def commit() -> str:
-    """The commit measured, and whether the tree differs from it where it matters."""
+    """The commit measured, and which of the files that decide the figures differ from it."""
     git = ["git", "-C", str(ROOT)]
     head = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [*git, "rev-parse", "--short", "HEAD"],
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    changed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [*git, "status", "--porcelain", "--", *MEASURED],
         capture_output=True,
         text=True,
         check=False,
-    ).stdout.strip()
-    paths = ["actions", "bench", "bot", "handoff", "tools", "config.yml", "domain.yml", "data"]
-    dirty = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [*git, "diff", "--quiet", "HEAD", "--", *paths], check=False
-    ).returncode
-    return head + (" (with uncommitted changes to the code or data measured)" if dirty else "")
+    ).stdout.split("\n")
+    paths = [line[3:] for line in changed if line.strip()]
+    return head + (f" (with uncommitted changes to {', '.join(paths)})" if paths else "")
 
 
 def setup_text(outcome: Outcome) -> str:
