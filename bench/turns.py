@@ -451,8 +451,11 @@ def py_spy() -> Path | None:
     return Path(found) if found else None
 
 
-def start_profilers(pids: dict[str, int], seconds: float, folder: Path) -> dict[str, Path]:
-    """One ``py-spy record`` per process, for ``seconds``; the raw files they will write."""
+def start_profilers(
+    pids: dict[str, int], seconds: float, folder: Path
+) -> tuple[dict[str, Path], list[subprocess.Popen[bytes]]]:
+    """One ``py-spy record`` per process, for ``seconds``: the raw files they will write, and
+    the py-spy processes."""
     spy = py_spy()
     if spy is None:
         raise RuntimeError("py-spy is not installed")
@@ -466,11 +469,7 @@ def start_profilers(pids: dict[str, int], seconds: float, folder: Path) -> dict[
                 [str(spy), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         )
-    PROFILERS.extend(processes)
-    return raws
-
-
-PROFILERS: list[subprocess.Popen[bytes]] = []
+    return raws, processes
 
 
 async def profile(side: Side, options: Options, pids: dict[str, int]) -> Phase:
@@ -479,14 +478,13 @@ async def profile(side: Side, options: Options, pids: dict[str, int]) -> Phase:
     folder.mkdir(parents=True, exist_ok=True)
     chats, seconds = options.chats, options.phase_s
     print(f"  profiling {', '.join(pids)} with py-spy, {chats} chats, {seconds:g} s …", flush=True)
-    raws = start_profilers(pids, seconds + 1, folder)
+    raws, profilers = start_profilers(pids, seconds + 1, folder)
     await asyncio.sleep(1)  # py-spy attaches
     meter = Meter(pids)
     phase = await run_phase(side, chats, seconds)
     phase.cores = meter.cores()
-    for process in PROFILERS:
+    for process in profilers:
         await asyncio.to_thread(process.wait, 60)
-    PROFILERS.clear()
     suffix = "-quick" if options.quick else ""
     for name, raw in raws.items():
         if raw.exists():
