@@ -73,7 +73,7 @@ test: lint train validate $(CHROMIUM) $(NGINX) $(AXE) ## Run every check: data, 
 # contention run are left to `make test`.
 FAST_TESTS := tests/handoff tests/actions tests/articles tests/escalation/test_triggers.py tests/test_imports.py
 
-test-fast: lint ## Lint, then the unit and service tests (no training, browser or e2e; ~90 s)
+test-fast: lint ## Lint, then the unit and service tests (no training, browser or e2e; ~3 min)
 	$(BIN)/python -m pytest $(FAST_TESTS) -m "not slow and not e2e" -q \
 	  --ignore=tests/handoff/test_openapi.py --ignore=tests/handoff/test_contention.py
 
