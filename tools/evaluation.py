@@ -20,6 +20,10 @@ from typing import Any
 HELDOUT_IN_SCOPE = Path("tests/nlu/heldout.yml")
 HELDOUT_OUT_OF_SCOPE = Path("tests/nlu/out_of_scope.yml")
 FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# The floors `make test` enforces (tests/nlu/test_quality.py); the studio's gate reuses them.
+MIN_INTENT_MACRO_F1 = 0.90
+MIN_FAQ_ACCURACY = 0.90
+MIN_OOS_RECALL = 0.80
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from bot.escalation import TRIGGERS, Settings
 from tools.escalation_eval import (
     CONVERSATIONS,
     HOLDOUT,
+    MIN_OVERALL_F1,
     Outcome,
     load_conversations,
     parse_turns,
     replay,
     scores,
 )
-
-MIN_OVERALL_F1 = 0.90
 
 
 @pytest.fixture(scope="module")
