@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate clean
+.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,9 +53,13 @@ $(STORE_DB): actions/store.py | $(INSTALLED)
 seed: $(INSTALLED) ## (Re)load the demo orders into the store database
 	$(BIN)/python -m actions.store seed
 
-agent: $(INSTALLED) ## Add a support agent: make agent NAME=ana [CAPACITY=3] (asks for a password)
+agent: $(INSTALLED) ## Add a support agent: make agent NAME=ana [CAPACITY=3] [ROLE=lead] (asks for a password)
 	@test -n "$(NAME)" || { echo "usage: make agent NAME=ana [CAPACITY=3]" >&2; exit 2; }
-	$(BIN)/python -m handoff add-agent "$(NAME)" --capacity $(or $(CAPACITY),3)
+	$(BIN)/python -m handoff add-agent "$(NAME)" --capacity $(or $(CAPACITY),3) --role $(or $(ROLE),agent)
+
+editor: $(INSTALLED) ## Add a content editor, who signs in at /studio: make editor NAME=eve
+	@test -n "$(NAME)" || { echo "usage: make editor NAME=eve" >&2; exit 2; }
+	$(BIN)/python -m handoff add-agent "$(NAME)" --role editor
 
 run: train $(STORE_DB) ## Set up if needed, then start Rasa, the action server and the handoff service
 	$(BIN)/python -m tools.serve --model $$($(BIN)/python -m tools.model_cache)

@@ -20,9 +20,10 @@ from pathlib import Path
 import yaml
 
 from actions.settings import settings
+from contracts.understanding import ARTICLE_LINK_PREFIX
 
 ARTICLES_DIR = Path("data/articles")
-HELP_URL = "https://larkspur-outdoor.example/help/{slug}"
+HELP_URL = ARTICLE_LINK_PREFIX + "{slug}"
 MIN_SCORE_ASKED = 0.1  # intent search_help: the customer asked about our gear
 MIN_SCORE = 0.2  # nlu_fallback: rejects ~85% of off-topic messages (results/kb.md)
 WORD_WEIGHT = 0.6  # the rest goes to character n-grams, which forgive typos

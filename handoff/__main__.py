@@ -2,7 +2,8 @@
 
 python -m handoff                        # serve (migrates first)
 python -m handoff migrate                # bring the database schema up to date
-python -m handoff add-agent NAME [--capacity 3]   # password from HANDOFF_AGENT_PASSWORD or a prompt
+python -m handoff add-agent NAME [--capacity 3] [--role agent|editor|lead]
+                                         # password from HANDOFF_AGENT_PASSWORD or a prompt
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from handoff.app import create_app
 from handoff.db import Store
-from handoff.db.accounts import Accounts
+from handoff.db.accounts import ROLES, Accounts
 from handoff.db.engine import make_engine, migrate
 from handoff.errors import ApiError
 from handoff.settings import Settings
@@ -37,12 +38,16 @@ async def migrate_only(settings: Settings) -> None:
     print(f"Database {safe_url(settings.database_url)} is up to date.")
 
 
-async def add_agent(settings: Settings, name: str, capacity: int, password: str) -> None:
+async def add_agent(settings: Settings, name: str, capacity: int, password: str, role: str) -> None:
     engine = make_engine(settings.database_url, settings.database_schema)
     await migrate(engine)
     try:
-        agent_id = await Accounts(Store(engine, settings)).add_agent(name, password, capacity)
-        print(f"Agent {name!r} added (id {agent_id}, up to {capacity} chats at once).")
+        accounts = Accounts(Store(engine, settings))
+        agent_id = await accounts.add_agent(name, password, capacity, role)
+        if role == "editor":
+            print(f"Editor {name!r} added (id {agent_id}); they sign in at /studio.")
+        else:
+            print(f"{role.title()} {name!r} added (id {agent_id}, up to {capacity} chats at once).")
     finally:
         await engine.dispose()
 
@@ -58,6 +63,12 @@ def main(argv: list[str]) -> int:
     agent = commands.add_parser("add-agent", help="add an agent who can log in")
     agent.add_argument("name")
     agent.add_argument("--capacity", type=int, default=3, help="chats at once (default 3)")
+    agent.add_argument(
+        "--role",
+        choices=ROLES,
+        default="agent",
+        help="agent: takes chats; editor: the studio; lead: both (default agent)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -71,7 +82,7 @@ def main(argv: list[str]) -> int:
             if len(password) < 8:
                 print("The password needs at least 8 characters.", file=sys.stderr)
                 return 2
-            asyncio.run(add_agent(settings, args.name, args.capacity, password))
+            asyncio.run(add_agent(settings, args.name, args.capacity, password, args.role))
         else:
             web.run_app(create_app(settings), host=settings.host, port=settings.port)
     except ValueError as error:  # a bad setting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -10,8 +11,10 @@ import aiohttp
 from aiohttp import web
 
 from handoff.auth import RateLimiter
+from handoff.checks import CHECKS, Checks
 from handoff.db import Store
 from handoff.db.accounts import Accounts
+from handoff.db.editing import Editing
 from handoff.db.engine import make_engine, migrate
 from handoff.errors import Handler, error_middleware
 from handoff.gateway import SOCKETS, Sockets, agent_socket, customer_socket
@@ -21,7 +24,19 @@ from handoff.pages import add_pages, cors, security_headers
 from handoff.proxies import forwarded_middleware
 from handoff.routes import add_routes
 from handoff.settings import Settings
-from handoff.state import ACCOUNTS, ENGINE, HTTP, HUB, LIMITS, RELAY, RESPONSES, SETTINGS, STORE
+from handoff.state import (
+    ACCOUNTS,
+    EDITING,
+    ENGINE,
+    HTTP,
+    HUB,
+    LIMITS,
+    RELAY,
+    RESPONSES,
+    SETTINGS,
+    STORE,
+)
+from handoff.studio import INBOX, Inbox
 from handoff.usecases import answer_unanswered
 
 
@@ -42,7 +57,8 @@ def create_app(settings: Settings) -> web.Application:
     }
     app[HUB], app[RELAY] = Hub(), Relay()
     app[SOCKETS] = Sockets(settings.sockets_per_address)
-    app.cleanup_ctx.extend([database, http_client, relay])
+    app[INBOX] = Inbox()
+    app.cleanup_ctx.extend([database, http_client, relay, check_runner])
     add_routes(app)
     app.router.add_get("/ws/customer", customer_socket)
     app.router.add_get("/ws/agent", agent_socket)
@@ -58,6 +74,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = Store(engine, app[SETTINGS])
     app[STORE].on_message = announce_messages(app[HUB])
     app[ACCOUNTS] = Accounts(app[STORE])
+    app[EDITING] = Editing(app[STORE])
     yield
     await engine.dispose()
 
@@ -75,6 +92,17 @@ async def relay(app: web.Application) -> AsyncIterator[None]:
     yield
     if app[RELAY].tasks:
         await asyncio.wait(app[RELAY].tasks, timeout=5)
+
+
+async def check_runner(app: web.Application) -> AsyncIterator[None]:
+    """The studio's checks, one at a time, each in a worker process of its own."""
+    app[CHECKS] = Checks(app)
+    runner = asyncio.create_task(app[CHECKS].run_forever())
+    yield
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+    await app[CHECKS].stop_worker()
 
 
 @web.middleware

@@ -20,7 +20,7 @@ from handoff.errors import Handler
 from handoff.state import SETTINGS
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/demo": "demo.html", "/console": "console.html"}
+PAGES = {"/demo": "demo.html", "/console": "console.html", "/studio": "studio.html"}
 CUSTOMER_ROUTES = re.compile(r"/sessions|/conversations/[A-Za-z0-9_.:@-]{1,64}(/[a-z]+)?")
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, POST",

@@ -4,6 +4,7 @@ Guards run before the view, so no agent route can forget its token check:
 
 - ``agent``: ``Authorization: Bearer <agent token>`` from ``POST /agent/login``;
 - ``customer``: the conversation's own token from ``POST /sessions``;
+- ``editor``: an editor's or lead's token (the studio; agents are refused);
 - ``service``: the shared ``HANDOFF_SERVICE_TOKEN`` (the action server and its outbox);
 - ``public``: anyone.
 """
@@ -18,8 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from handoff import schemas, views
+from handoff import schemas, studio_views, views
 from handoff.auth import bearer, same_secret
+from handoff.db.accounts import STUDIO_ROLES
 from handoff.errors import Forbidden, Unauthorized
 from handoff.state import ACCOUNTS, AGENT, CONVERSATION, SETTINGS, STORE
 
@@ -27,8 +29,17 @@ View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PATH_PARAMS = {
     "handoff_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "conversation_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,64}$"},
+    "miss_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    "check_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    "version_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
 }
-ROUTER_PATTERNS = {"handoff_id": r"[1-9]\d{0,8}", "conversation_id": r"[A-Za-z0-9_.:@-]{1,64}"}
+ROUTER_PATTERNS = {
+    "handoff_id": r"[1-9]\d{0,8}",
+    "conversation_id": r"[A-Za-z0-9_.:@-]{1,64}",
+    "miss_id": r"[1-9]\d{0,8}",
+    "check_id": r"[1-9]\d{0,8}",
+    "version_id": r"[1-9]\d{0,8}",
+}
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,78 @@ class Route:
     body: schemas.Schema | None = None
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: bool = False  # answers 201 on success
+    accepted: bool = False  # answers 202: the work goes on after the answer
     answers: str = "application/json"  # the media type of a success
 
 
 H = "/handoffs/{handoff_id}"
+S = "/studio/api"
+STUDIO = [
+    Route("GET", S + "/me", studio_views.me, "editor", "The signed-in editor"),
+    Route(
+        "GET",
+        S + "/inbox",
+        studio_views.inbox,
+        "editor",
+        "Misunderstood customer messages, grouped by topic, largest first",
+        query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
+    ),
+    Route("GET", S + "/misses/{miss_id}", studio_views.miss, "editor", "A message and its turns"),
+    Route(
+        "GET", S + "/targets", studio_views.targets, "editor", "Every intent and FAQ to label as"
+    ),
+    Route(
+        "POST",
+        S + "/labels",
+        studio_views.label,
+        "editor",
+        "Label messages: an intent, an FAQ, a new FAQ, out of scope, or ignore",
+        schemas.LABEL,
+        created=True,
+    ),
+    Route("GET", S + "/checks", studio_views.checks, "editor", "Recent checks"),
+    Route(
+        "POST",
+        S + "/checks",
+        studio_views.request_check,
+        "editor",
+        "Check data/ as it is now: validate, train, gate (queued behind a running check)",
+        schemas.EMPTY,
+        accepted=True,
+    ),
+    Route(
+        "GET",
+        S + "/checks/{check_id}",
+        studio_views.check,
+        "editor",
+        "A check's stages, live, and its report",
+    ),
+    Route(
+        "POST",
+        S + "/checks/{check_id}/publish",
+        studio_views.publish,
+        "editor",
+        "Make a passed check's model live",
+        schemas.EMPTY,
+    ),
+    Route("GET", S + "/versions", studio_views.versions, "editor", "Published versions"),
+    Route(
+        "GET",
+        S + "/versions/{version_id}",
+        studio_views.version,
+        "editor",
+        "A version's report and the diff of data/ it carried",
+    ),
+    Route(
+        "POST",
+        S + "/versions/{version_id}/restore",
+        studio_views.roll_back,
+        "editor",
+        "Roll back: make this version live again, data/ included",
+        schemas.EMPTY,
+    ),
+    Route("GET", S + "/changes", studio_views.changes, "editor", "Who changed what, newest first"),
+]
 C = "/conversations/{conversation_id}"
 ROUTES = [
     Route("GET", "/healthz", views.healthz, "public", "Up, and the database answers"),
@@ -104,6 +183,14 @@ ROUTES = [
         schemas.OFFLINE,
     ),
     Route("POST", C + "/leave", views.leave, "customer", "The customer left", schemas.EMPTY),
+    Route(
+        "POST",
+        C + "/feedback",
+        views.rate_answer,
+        "customer",
+        "Helpful or not: the customer's 👍/👎 under an FAQ or article answer",
+        schemas.FEEDBACK,
+    ),
     Route(
         "POST",
         C + "/csat",
@@ -201,6 +288,7 @@ ROUTES = [
         "First response, wait, handle, CSAT, containment",
         query={"days": {"type": "integer", "minimum": 1, "maximum": 365}},
     ),
+    *STUDIO,
 ]
 
 
@@ -222,6 +310,11 @@ async def public(request: web.Request) -> None:
 
 async def agent_guard(request: web.Request) -> None:
     request[AGENT] = await request.app[ACCOUNTS].agent_for_token(bearer(request))
+
+
+async def editor_guard(request: web.Request) -> None:
+    token = bearer(request)
+    request[AGENT] = await request.app[ACCOUNTS].agent_for_token(token, STUDIO_ROLES)
 
 
 async def customer_guard(request: web.Request) -> None:
@@ -246,6 +339,7 @@ async def service_guard(request: web.Request) -> None:
 GUARDS = {
     "public": public,
     "agent": agent_guard,
+    "editor": editor_guard,
     "customer": customer_guard,
     "service": service_guard,
 }
@@ -273,7 +367,12 @@ ERROR = {
     },
     "required": ["error"],
 }
-SECURITY = {"agent": "agentToken", "customer": "customerToken", "service": "serviceToken"}
+SECURITY = {
+    "agent": "agentToken",
+    "editor": "agentToken",
+    "customer": "customerToken",
+    "service": "serviceToken",
+}
 
 
 def refusal(description: str) -> dict[str, Any]:
@@ -300,7 +399,7 @@ def operation(route: Route) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
         for name in re.findall(r"\{(\w+)\}", route.path)
     ] + [{"name": n, "in": "query", "required": False, "schema": s} for n, s in route.query.items()]
-    ok = "201" if route.created else "200"
+    ok = "201" if route.created else "202" if route.accepted else "200"
     spec: dict[str, Any] = {
         "operationId": route.view.__name__,
         "summary": route.summary,

@@ -94,6 +94,31 @@ CANNED = obj(
     text=MESSAGE_TEXT,
 )
 EMPTY = obj([])
+FEEDBACK = obj(
+    ["seq", "helpful"],
+    seq={"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    helpful={"type": "boolean"},
+)
+# The studio. Names as Rasa spells them: an intent, or faq/<key> for an FAQ's answer.
+TARGET = {**text(120), "pattern": r"^[a-z][a-z0-9_]*(/[a-z0-9_]+)?$"}
+NEW_FAQ = obj(
+    ["key", "answer"],
+    key={**text(41, 3), "pattern": r"^[a-z][a-z0-9_]{2,40}$"},
+    answer={**text(1000), "pattern": r"\S"},
+    article={**text(120), "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+)
+LABEL = obj(
+    ["miss_ids", "action"],
+    miss_ids={
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1000,
+        "items": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    },
+    action={"type": "string", "enum": ["intent", "faq", "new_faq", "out_of_scope", "ignore"]},
+    target=TARGET,
+    faq=NEW_FAQ,
+)
 
 
 # Far deeper than any body or frame the service takes; deeper is an attack on recursion

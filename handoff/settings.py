@@ -38,6 +38,10 @@ class Settings:
     # Open sockets one client address may hold; the next upgrade is a 429 too_many_sockets.
     sockets_per_address: int = 200
     agent_token_ttl_s: int = 8 * 3600
+    # The studio: the checkout whose data/ editors change (labels are written there,
+    # published models go to its models/), and where checks and versions are kept.
+    content_dir: str = "."
+    studio_dir: str = "var/studio"
     # "always", or e.g. "mon-fri 09:00-18:00, sat 10:00-14:00" in business_timezone.
     business_hours: str = "always"
     business_timezone: str = "UTC"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from handoff.auth import RateLimiter
 from handoff.db import Store
 from handoff.db.accounts import Accounts
+from handoff.db.editing import Editing
 from handoff.hub import Hub, Relay
 from handoff.settings import Settings
 
@@ -18,6 +19,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 STORE = web.AppKey("store", Store)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+EDITING = web.AppKey("editing", Editing)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 LIMITS = web.AppKey("limits", dict[str, RateLimiter])
 RESPONSES = web.AppKey("responses", Counter[str])

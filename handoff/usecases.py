@@ -25,7 +25,7 @@ from sqlalchemy.engine import Row
 from contracts import triggers
 from contracts.orders import normalize_order_number
 from contracts.pii import email_digest
-from handoff import live
+from handoff import live, misses
 from handoff.clients import rasa
 from handoff.hub import Event
 from handoff.redact import emails
@@ -187,17 +187,19 @@ async def _answer(
             if await app[STORE].open_handoff(conversation_id) is not None:
                 return  # a person owns the conversation: the bot is not asked
             live.tell(app, conversation_id, {"type": "typing", "speaker": "bot"})
-            await _ask_rasa(app, conversation_id, text, digests)
+            await _ask_rasa(app, conversation_id, seq, text, digests)
     except Exception:
         logger.exception("answering message %s of %s failed", seq, conversation_id)
 
 
 async def _ask_rasa(
-    app: web.Application, conversation_id: str, text: str, digests: list[str] | None
+    app: web.Application, conversation_id: str, seq: int, text: str, digests: list[str] | None
 ) -> None:
     store, settings = app[STORE], app[SETTINGS]
     try:
-        replies = await rasa.replies(app[HTTP], settings, conversation_id, text, digests)
+        replies, understood = await rasa.replies(
+            app[HTTP], settings, conversation_id, text, digests
+        )
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
         logger.warning("Rasa did not answer for %s: %s", conversation_id, error)
         if text.strip() == ASK_FOR_PERSON["payload"]:
@@ -212,12 +214,26 @@ async def _ask_rasa(
             for b in reply.get("buttons") or []
         ]
         if reply.get("text") or buttons:
-            await store.say(conversation_id, "bot", str(reply.get("text") or ""), buttons)
+            # The first answer of the turn carries what it answered with, for 👍/👎.
+            answer = (understood or {}).get("answer") if not said else None
+            await store.say(conversation_id, "bot", str(reply.get("text") or ""), buttons, answer)
             said += 1
+    if understood is not None:
+        await _note_turn(app, conversation_id, seq, understood)
     if await store.open_handoff(conversation_id) is not None:
         await live.queue_changed(app)  # the bot handed over while answering
     elif not said:
         await _answered_nothing(app, conversation_id, text)
+
+
+async def _note_turn(
+    app: web.Application, conversation_id: str, seq: int, understood: dict[str, Any]
+) -> None:
+    """The studio's inbox learns from the turn; a failure there never fails the chat."""
+    try:
+        await misses.note_turn(app, conversation_id, seq, understood)
+    except Exception:
+        logger.exception("could not note what the bot understood of %s", conversation_id)
 
 
 async def _answered_nothing(app: web.Application, conversation_id: str, text: str) -> None:

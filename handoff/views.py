@@ -13,7 +13,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 
-from handoff import schemas, usecases
+from handoff import misses, schemas, usecases
 from handoff.auth import verified_ref
 from handoff.db import Store
 from handoff.db.accounts import Accounts, agent_dict
@@ -206,6 +206,13 @@ async def rate(request: web.Request) -> web.Response:
 
 
 # --- agents ------------------------------------------------------------------------
+
+
+async def rate_answer(request: web.Request) -> web.Response:
+    """The customer's 👍/👎 under an FAQ or article answer."""
+    data = await body(request, schemas.FEEDBACK)
+    await misses.note_rating(request.app, request[CONVERSATION], data["seq"], data["helpful"])
+    return web.json_response({"seq": data["seq"], "helpful": data["helpful"]})
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -10,7 +10,8 @@ import pytest
 from actions.store import get_store, seed
 from tools.model_cache import model_path
 from tools.net import free_port
-from tools.serve import Stack
+from studio.content import Content
+from tools.serve import ROOT, Stack
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +25,12 @@ def trained_model() -> Path:
 
 @pytest.fixture(scope="session")
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Rasa, the action server and the handoff service, shared by the e2e and browser tests."""
+    """Rasa, the action server and the handoff service, shared by the e2e and browser tests.
+
+    The studio writes labels into a copy of the content, never into the checkout's data/."""
     var = tmp_path_factory.mktemp("var")
+    content = tmp_path_factory.mktemp("content")
+    Content(ROOT).snapshot(content)
     store_url = f"sqlite:///{var / 'store.db'}"
     seed(get_store(store_url))
     get_store(store_url).engine.dispose()
@@ -36,6 +41,7 @@ def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         var_dir=var,
         store_url=store_url,
         handoff_port=free_port(),
+        content_dir=content,
     )
     running.start()
     yield running

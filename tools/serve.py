@@ -104,6 +104,8 @@ class Stack:
     handoff_port: int = 5080
     # Where Rasa and the action server listen: loopback unless on a private network.
     internal_host: str = "127.0.0.1"
+    # Where the studio writes editors' labels (data/) and installs published models.
+    content_dir: Path = ROOT
     parts: dict[str, Part] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -198,6 +200,8 @@ class Stack:
             HANDOFF_RASA_TOKEN=k.rasa_token,
             HANDOFF_PII_KEY=k.pii_key,
             HANDOFF_IDENTITY_SECRET=k.identity_secret,
+            HANDOFF_CONTENT_DIR=str(self.content_dir),
+            HANDOFF_STUDIO_DIR=str(self.var_dir / "studio"),
         )
         outbox = self._part(
             "outbox",
@@ -306,11 +310,13 @@ def main(argv: list[str]) -> int:
         f"\nThe Larkspur assistant is running:\n"
         f"  Demo store with the chat    {stack.handoff_url}/demo\n"
         f"  Agents' console             {stack.handoff_url}/console\n"
+        f"  Editors' studio             {stack.handoff_url}/studio\n"
         f"  Handoff service API         {stack.handoff_url}/openapi.json\n"
         f"  Rasa (with its token)       {stack.rasa_url}   tokens: {stack.var_dir / keys.FILE}\n"
         f"  Action server (Rasa only)   {stack.actions_url}\n"
         f"  Logs                        {stack.var_dir / 'log'}\n"
         f"Add an agent:  make agent NAME=ana   (then sign in at {stack.handoff_url}/console)\n"
+        f"Add an editor: make editor NAME=eve  (then sign in at {stack.handoff_url}/studio)\n"
         f"A part that stops is restarted. Press Ctrl-C to stop everything.",
         flush=True,
     )

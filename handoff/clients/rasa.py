@@ -1,7 +1,8 @@
 """Rasa, as the handoff service sees it: every call to the bot goes through here.
 
-- :func:`replies`: the bot's answer to one customer message (the handoff channel,
-  ``bot/channels.py``: Rasa's REST channel behind the install's token);
+- :func:`replies`: the bot's answer to one customer message and what it understood of it
+  (the handoff channel, ``bot/channels.py``: Rasa's REST channel behind the install's
+  token);
 - :func:`latest_intent`: what Rasa made of the last message (its HTTP API's tracker);
 - :func:`resume`: hand a conversation back to the bot (its HTTP API's tracker events).
 
@@ -17,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from contracts.pii import EMAIL_DIGESTS
+from contracts.understanding import TURN_PATH
 from handoff.errors import ApiError
 from handoff.settings import Settings
 
@@ -36,10 +38,11 @@ async def replies(
     conversation_id: str,
     text: str,
     email_digests: list[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The bot's replies to one (redacted) message; ``email_digests`` stand for the
-    addresses redacted from it, so the bot can check one without seeing it."""
-    url = _url(settings, "/webhooks/handoff/webhook")
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The bot's replies to one (redacted) message, and what it understood of it
+    (``contracts.understanding``); ``email_digests`` stand for the addresses redacted
+    from the message, so the bot can check one without seeing it."""
+    url = _url(settings, TURN_PATH)
     body = {
         "sender": conversation_id,
         "message": text,
@@ -50,9 +53,13 @@ async def replies(
         if response.status != 200:
             raise ValueError(f"Rasa answered {response.status}")
         answer = await response.json()
-    if not isinstance(answer, list):
-        raise ValueError("Rasa's answer is not a list of messages")
-    return [r for r in answer if isinstance(r, dict)]
+    said = answer.get("messages") if isinstance(answer, dict) else None
+    if not isinstance(said, list):
+        raise ValueError("Rasa's answer holds no list of messages")
+    understood = answer.get("understanding")
+    return [r for r in said if isinstance(r, dict)], (
+        understood if isinstance(understood, dict) else None
+    )
 
 
 async def latest_intent(
@@ -106,4 +113,40 @@ async def resume(
             502,
             "rasa_unavailable",
             "The assistant cannot be reached, so the chat stays with you; try again shortly.",
+        ) from error
+
+
+async def status(http: aiohttp.ClientSession, settings: Settings) -> dict[str, Any]:
+    """Rasa's ``/status``: the model it serves (``model_file``, ``model_id``)."""
+    url = _url(settings, "/status")
+    params = {"token": settings.rasa_token}
+    try:
+        async with http.get(url, params=params, timeout=TIMEOUT) as response:
+            if response.status != 200:
+                raise RuntimeError(f"Rasa answered {response.status}")
+            answer = await response.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError, ValueError) as error:
+        raise ApiError(
+            502, "rasa_unavailable", f"The assistant cannot be reached ({error})."
+        ) from error
+    return answer if isinstance(answer, dict) else {}
+
+
+async def load_model(http: aiohttp.ClientSession, settings: Settings, model_file: str) -> None:
+    """Make Rasa serve ``model_file`` (``PUT /model``); conversations carry on, their
+    trackers stay where they are."""
+    url = _url(settings, "/model")
+    params = {"token": settings.rasa_token}
+    timeout = aiohttp.ClientTimeout(total=120)  # loading a model takes seconds
+    try:
+        async with http.put(
+            url, json={"model_file": model_file}, params=params, timeout=timeout
+        ) as response:
+            if response.status != 204:
+                detail = (await response.text())[:300]
+                raise RuntimeError(f"Rasa answered {response.status}: {detail}")
+    except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as error:
+        logger.warning("Rasa did not load %s: %s", model_file, error)
+        raise ApiError(
+            502, "model_not_loaded", f"The assistant did not take the new model: {error}"
         ) from error

@@ -1,4 +1,8 @@
-"""Agents and their tokens, canned responses and CSAT answers."""
+"""Agents and their tokens, canned responses and CSAT answers.
+
+Every account has a role: ``agent`` takes chats, ``editor`` works in the studio, ``lead``
+does both. A token opens only what its role may use.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,12 @@ from handoff.db import Store
 from handoff.db.queue import chats_held, signed_in
 from handoff.db.tables import agent_tokens, agents, canned_responses, csat
 from handoff.db.unit import iso
-from handoff.errors import Conflict, NotFound, Unauthorized
+from handoff.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from handoff.redact import redact
+
+ROLES = ("agent", "editor", "lead")
+CHAT_ROLES = frozenset({"agent", "lead"})
+STUDIO_ROLES = frozenset({"editor", "lead"})
 
 # Verifying against this when the name is unknown makes both failures take as long.
 _DECOY_HASH = hash_password("not a password anyone has")
@@ -27,7 +35,11 @@ class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def add_agent(self, name: str, password: str, capacity: int = 3) -> int:
+    async def add_agent(
+        self, name: str, password: str, capacity: int = 3, role: str = "agent"
+    ) -> int:
+        if role not in ROLES:
+            raise BadRequest("unknown_role", f"A role is one of {', '.join(ROLES)}.")
         try:
             async with self.store.write() as connection:
                 result = await connection.execute(
@@ -36,6 +48,7 @@ class Accounts:
                         password_hash=hash_password(password),
                         capacity=capacity,
                         available=False,
+                        role=role,
                         created_at=self.store.clock(),
                     )
                 )
@@ -69,8 +82,9 @@ class Accounts:
             )
         return token, expires, agent
 
-    async def agent_for_token(self, token: str) -> Row:
-        """The agent a token belongs to; 401 if unknown or expired."""
+    async def agent_for_token(self, token: str, roles: frozenset[str] = CHAT_ROLES) -> Row:
+        """The account a token belongs to; 401 if unknown or expired, 403 if its role
+        may not use what ``roles`` opens (by default: taking chats)."""
         async with self.store.read() as connection:
             query = (
                 select(agents, agent_tokens.c.expires_at)
@@ -82,6 +96,8 @@ class Accounts:
             raise Unauthorized("invalid_token", "This token is not valid; log in again.")
         if row.expires_at <= self.store.clock():
             raise Unauthorized("token_expired", "Your session has expired; log in again.")
+        if row.role not in roles:
+            raise Forbidden("wrong_role", WRONG_ROLE[row.role])
         return row
 
     async def logout(self, token: str) -> None:
@@ -164,10 +180,18 @@ class Accounts:
             raise Conflict("already_rated", "This conversation has been rated already.") from None
 
 
+WRONG_ROLE = {
+    "editor": "Editors work in the studio (/studio); taking chats needs an agent or lead.",
+    "agent": "The studio is for editors and leads; ask a lead to give you the editor role.",
+    "lead": "Leads may use both the console and the studio.",
+}
+
+
 def agent_dict(row: Row) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
+        "role": row.role,
         "capacity": row.capacity,
         "available": row.available,
         "created_at": iso(row.created_at),

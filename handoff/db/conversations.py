@@ -128,6 +128,7 @@ class Conversations(Unit):
         confidence: float | None = None,
         sentiment: float | None = None,
         buttons: list[dict[str, str]] | None = None,
+        answer: dict[str, str] | None = None,
         at: dt.datetime | None = None,
     ) -> dict[str, Any]:
         """Store a message, redacted, as the next in sequence; a resend returns the first."""
@@ -148,7 +149,7 @@ class Conversations(Unit):
             "intent": intent,
             "confidence": confidence,
             "sentiment": sentiment,
-            "payload": {"buttons": buttons} if buttons else None,
+            "payload": _payload(buttons, answer),
             "created_at": at or self.clock(),
         }
         await connection.execute(messages.insert().values(**values))
@@ -170,11 +171,13 @@ class Conversations(Unit):
         speaker: str,
         text: str,
         buttons: list[dict[str, str]] | None = None,
+        answer: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Store a message from the bot or the service itself (``system``)."""
+        """Store a message from the bot or the service itself (``system``); ``answer``
+        says which FAQ or article a bot message answered with (the customer may rate it)."""
         async with self.write() as connection:
             return await self._add_message(
-                connection, conversation_id, speaker, text, buttons=buttons
+                connection, conversation_id, speaker, text, buttons=buttons, answer=answer
             )
 
     async def latest_seq(self, conversation_id: str) -> int:
@@ -228,6 +231,13 @@ class Conversations(Unit):
         return [(r.conversation_id, r.seq, r.text) for r in rows]
 
 
+def _payload(
+    buttons: list[dict[str, str]] | None, answer: dict[str, str] | None
+) -> dict[str, Any] | None:
+    payload = {"buttons": buttons or None, "answer": answer}
+    return {key: value for key, value in payload.items() if value} or None
+
+
 def message_dict(row: Any) -> dict[str, Any]:
     get = row.get if isinstance(row, dict) else row._mapping.get
     return {
@@ -235,6 +245,8 @@ def message_dict(row: Any) -> dict[str, Any]:
         "speaker": get("speaker"),
         "text": get("text"),
         "buttons": (get("payload") or {}).get("buttons", []),
+        # A bot message that answered with an FAQ or article: the widget offers 👍/👎.
+        "rateable": bool((get("payload") or {}).get("answer")),
         "client_id": get("client_id"),
         "intent": get("intent"),
         "confidence": get("confidence"),

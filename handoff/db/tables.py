@@ -67,6 +67,8 @@ messages = Table(
     Column("sentiment", Float),
     # Quick-reply buttons from the bot: [{"title": ..., "payload": ...}].
     Column("payload", JSON),
+    # On a customer message the bot answered: what it understood (contracts.understanding).
+    Column("understanding", JSON),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client"),
@@ -80,6 +82,8 @@ agents = Table(
     Column("password_hash", String(200), nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("available", Boolean, nullable=False),
+    # agent (takes chats), editor (the studio), lead (both)
+    Column("role", String(16), nullable=False, server_default="agent"),
     Column("created_at", DateTime, nullable=False),
 )
 
@@ -158,4 +162,76 @@ audit_log = Table(
     Column("to_state", String(16)),
     Column("detail", JSON),
     Column("created_at", DateTime, nullable=False),
+)
+
+# --- the editors' studio -----------------------------------------------------------
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),  # the bot's answer the customer rated
+    Column("helpful", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_feedback_conversation_seq"),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("editor_id", Integer, ForeignKey("agents.id"), nullable=False),
+    # intent, faq, new_faq, out_of_scope, ignore
+    Column("action", String(16), nullable=False),
+    Column("target", String(120)),
+    Column("detail", JSON, nullable=False),  # what was written where (studio.content.Written)
+    Column("created_at", DateTime, nullable=False),
+)
+
+misses = Table(
+    "misses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
+    Column("seq", Integer, nullable=False),  # the customer's message
+    Column("text", Text, nullable=False),  # as stored: redacted
+    Column("reasons", JSON, nullable=False),  # handoff.studio.REASONS that fired
+    Column("ranking", JSON, nullable=False),  # the bot's top guesses: [[name, confidence]]
+    Column("status", String(16), nullable=False),  # open, labelled, ignored
+    Column("label_id", Integer, ForeignKey("labels.id")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("conversation_id", "seq", name="uq_misses_conversation_seq"),
+    Index("ix_misses_status_id", "status", "id"),
+)
+
+checks = Table(
+    "checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("editor_id", Integer, ForeignKey("agents.id"), nullable=False),
+    # queued, running, passed, blocked, failed, published
+    Column("state", String(16), nullable=False),
+    Column("stages", JSON, nullable=False),  # the worker's progress lines, latest per stage
+    Column("report", JSON),  # studio.gate.GateReport
+    Column("error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # None for the original: the model and data/ live before the studio's first publish.
+    Column("check_id", Integer, ForeignKey("checks.id")),
+    Column("editor_id", Integer, ForeignKey("agents.id"), nullable=False),
+    Column("model_hash", String(64), nullable=False),
+    Column("diff", Text, nullable=False),  # of data/ against the version live before it
+    Column("commit", String(40)),  # the git commit of data/, when it is a work tree
+    Column("restored_from", Integer),  # a roll back: the version made live again
+    Column("created_at", DateTime, nullable=False),
+    Column("live_since", DateTime),
 )

@@ -28,11 +28,14 @@ from tests.helpers.service import (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Settings]:
-    """Settings for a throwaway database of each kind."""
+    """Settings for a throwaway database of each kind (and a throwaway studio: labels go
+    into ``tmp_path/content``, which a studio test fills with a copy of the content)."""
     base = Settings(
         service_token=SERVICE_TOKEN,
         rasa_url="http://127.0.0.1:9",
         identity_secret=IDENTITY_SECRET,
+        content_dir=str(tmp_path / "content"),
+        studio_dir=str(tmp_path / "studio"),
     )
     if request.param == "sqlite":
         yield replace(base, database_url=f"sqlite+aiosqlite:///{tmp_path / 'handoff.db'}")

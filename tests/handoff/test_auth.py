@@ -27,6 +27,8 @@ from tests.helpers.service import SERVICE, Api, bearer, record, start
 
 AGENT_ROUTES = [r for r in ROUTES if r.auth == "agent"]
 CUSTOMER_ROUTES = [r for r in ROUTES if r.auth == "customer"]
+STUDIO_ROUTES = [r for r in ROUTES if r.auth == "editor"]
+STUDIO_IDS = {"miss_id": 1, "check_id": 1, "version_id": 1}
 SECRET = "my spare key is under the blue flowerpot"  # noqa: S105 - a test credential; guards nothing real
 
 
@@ -104,6 +106,47 @@ async def test_an_agent_route_refuses_a_missing_wrong_malformed_or_expired_token
     expired = await client.request(route.method, path, headers=bearer(token))
     await refused(expired, 401, "token_expired")
     assert await snapshot(client.app[ENGINE]) == before
+
+
+@pytest.mark.usefixtures("fast_hashing")
+@pytest.mark.parametrize("route", STUDIO_ROUTES, ids=route_id)
+async def test_a_studio_route_refuses_agents_and_missing_wrong_or_expired_tokens(
+    route: Route, api: Api, client: TestClient
+) -> None:
+    path = route.path.format(**STUDIO_IDS)
+    editor = await api.agent("eve", role="editor")
+    agent = await api.agent("ana")
+    _, customer_token = await api.session()
+    before = await snapshot(client.app[ENGINE])
+    cases = [
+        ({}, 401, "missing_token"),
+        (bearer("not-a-real-token"), 401, "invalid_token"),
+        (bearer(customer_token), 401, "invalid_token"),
+        (SERVICE, 401, "invalid_token"),
+        (bearer(agent), 403, "wrong_role"),
+    ]
+    for headers, status, code in cases:
+        await refused(await client.request(route.method, path, headers=headers), status, code)
+    ttl = client.app[SETTINGS].agent_token_ttl_s
+    later = utcnow() + dt.timedelta(seconds=ttl + 1)
+    client.app[STORE].clock = lambda: later
+    expired = await client.request(route.method, path, headers=bearer(editor))
+    await refused(expired, 401, "token_expired")
+    assert await snapshot(client.app[ENGINE]) == before
+
+
+@pytest.mark.usefixtures("fast_hashing")
+async def test_an_editor_takes_no_chats(api: Api, client: TestClient) -> None:
+    editor = await api.agent("eve", role="editor")
+    await api.escalate()
+    for method, path in (("POST", "/queue/claim-next"), ("GET", "/queue"), ("GET", "/agent/me")):
+        response = await client.request(method, path, json={}, headers=bearer(editor))
+        assert "Editors work in the studio" in await refused(response, 403, "wrong_role")
+    socket = await client.ws_connect("/ws/agent")
+    await socket.send_json({"type": "hello", "token": editor})
+    closed = await socket.receive()
+    assert closed.extra == "wrong_role"
+    await socket.close()
 
 
 @pytest.mark.usefixtures("fast_hashing")

@@ -53,9 +53,11 @@ async def doors(api: Api) -> list[tuple[str, str, dict[str, str]]]:
     handoff_id = (await api.escalate(record()))["handoff_id"]
     tokens = {"agent": await api.agent("ana"), "customer": customer_token}
     tokens["service"] = SERVICE_TOKEN
+    tokens["editor"] = await api.agent("eve", role="editor")
     found = []
     for method, path, tag in await bodied_operations(api.client):
-        url = path.format(conversation_id=conversation_id, handoff_id=handoff_id)
+        ids = {"check_id": 1, "version_id": 1, "miss_id": 1}  # the body is read first
+        url = path.format(conversation_id=conversation_id, handoff_id=handoff_id, **ids)
         headers = {"Authorization": f"Bearer {tokens[tag]}"} if tag in tokens else {}
         found.append((method, url, headers))
     return found

@@ -30,8 +30,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from handoff.routes import ROUTER_PATTERNS, ROUTES
+from studio.content import Content
 from tests.helpers.service import SERVICE_TOKEN, record
 from tools.net import free_port, wait_http
+from tools.serve import ROOT
 
 PASSWORD = "fuzz-password"  # noqa: S105 - a test credential; guards nothing real
 HANDOFFS = 6
@@ -48,6 +50,7 @@ class Service:
 
     url: str
     agent_token: str = ""
+    editor_token: str = ""
     logout_token: str = ""
     customer_token: str = ""
     conversation_id: str = ""
@@ -76,6 +79,7 @@ class Service:
         tag = (case.operation.tags or ["public"])[0]
         tokens = {
             "agent": self.agent_token,
+            "editor": self.editor_token,
             "customer": self.customer_token,
             "service": SERVICE_TOKEN,
         }
@@ -96,18 +100,24 @@ def environment(tmp: Path, port: int) -> dict[str, str]:
         HANDOFF_LOGINS_PER_MINUTE="100000",
         HANDOFF_SESSIONS_PER_MINUTE="100000",
         HANDOFF_AGENT_PASSWORD=PASSWORD,
+        # The studio's checks and labels stay in the test's copy, never in the checkout.
+        HANDOFF_CONTENT_DIR=str(tmp / "content"),
+        HANDOFF_STUDIO_DIR=str(tmp / "studio"),
     )
 
 
 def add_agents(env: dict[str, str]) -> None:
-    for name in ("fuzz", "colleague"):
+    for name, role in (("fuzz", "agent"), ("colleague", "agent"), ("fuzz-editor", "editor")):
         command = [sys.executable, "-m", "handoff", "add-agent", name, "--capacity", "50"]
+        command += ["--role", role]
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)  # noqa: S603 - fixed argv built here, no shell
 
 
 def prepare(service: Service) -> None:
     """An available agent, a customer conversation, and handoffs (one of them the customer's)."""
     service.agent_token = service.login()
+    editor = {"name": "fuzz-editor", "password": PASSWORD}
+    service.editor_token = str(service.post("/agent/login", editor)["token"])
     headers = {"Authorization": f"Bearer {service.agent_token}"}
     response = requests.put(
         service.url + "/agent/me/availability",
@@ -127,6 +137,7 @@ def prepare(service: Service) -> None:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """``python -m handoff`` on a free port and a fresh database, with credentials ready."""
     tmp = tmp_path_factory.mktemp("openapi")
+    Content(ROOT).snapshot(tmp / "content")  # what the studio's routes read and write
     port = free_port()
     env = environment(tmp, port)
     add_agents(env)
@@ -248,7 +259,13 @@ def test_served_document_is_valid_openapi_3_0(service: Service) -> None:
 def test_every_operation_has_one_known_tag(service: Service) -> None:
     for path, methods in served_document(service)["paths"].items():
         for method, operation in methods.items():
-            assert operation["tags"] in (["public"], ["agent"], ["customer"], ["service"]), (
+            assert operation["tags"] in (
+                ["public"],
+                ["agent"],
+                ["editor"],
+                ["customer"],
+                ["service"],
+            ), (
                 method,
                 path,
             )

@@ -113,16 +113,19 @@ class Api:
         assert response.status in (200, 201), await response.text()
         return dict(await response.json())
 
-    async def agent(self, name: str, capacity: int = 3, available: bool = True) -> str:
-        """A new agent, logged in (and available unless told otherwise): their token."""
+    async def agent(
+        self, name: str, capacity: int = 3, available: bool = True, role: str = "agent"
+    ) -> str:
+        """A new agent (or editor, or lead), logged in (and available unless told
+        otherwise, or an editor): their token."""
         accounts = self.client.app[ACCOUNTS]
-        await accounts.add_agent(name, f"{name}-password", capacity)
+        await accounts.add_agent(name, f"{name}-password", capacity, role)
         response = await self.client.post(
             "/agent/login", json={"name": name, "password": f"{name}-password"}
         )
         assert response.status == 200, await response.text()
         token = str((await response.json())["token"])
-        if available:
+        if available and role != "editor":
             await self.call("PUT", "/agent/me/availability", token, {"available": True})
         return token
 

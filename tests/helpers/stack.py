@@ -37,15 +37,16 @@ def call(stack: Stack, method: str, path: str, token: str = "", body: Any = None
 PASSWORD = "correct horse battery"  # noqa: S105 - a test credential; guards nothing real
 
 
-def add_agent(stack: Stack, name: str) -> None:
-    """An agent added with the command-line tool (password ``PASSWORD``, two chats at once)."""
+def add_agent(stack: Stack, name: str, role: str = "agent") -> None:
+    """An agent (or ``role``) added with the command-line tool (password ``PASSWORD``,
+    two chats at once)."""
     env = dict(
         os.environ,
         HANDOFF_DATABASE_URL=f"sqlite+aiosqlite:///{stack.var_dir / 'handoff.db'}",
         HANDOFF_AGENT_PASSWORD=PASSWORD,
     )
     subprocess.run(  # noqa: S603 - fixed argv built here, no shell
-        [sys.executable, "-m", "handoff", "add-agent", name, "--capacity", "2"],
+        [sys.executable, "-m", "handoff", "add-agent", name, "--capacity", "2", "--role", role],
         cwd=ROOT,
         env=env,
         check=True,
