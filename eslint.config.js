@@ -1,6 +1,7 @@
 // ESLint (flat config) for the browser scripts: the chat widget and the agents' console.
 // Neither has a build step. The widget is a classic <script>; the console is ES modules
-// (handoff/static/console/, entry main.js), linted as modules. Both get browser globals.
+// (handoff/static/console/, entry main.js), and so is the editors' studio
+// (handoff/static/studio/), linted as modules. All get browser globals.
 // `make lint` runs `eslint handoff/static`.
 "use strict";
 
@@ -23,7 +24,7 @@ module.exports = [
     },
   },
   {
-    files: ["handoff/static/console/**/*.js"],
+    files: ["handoff/static/console/**/*.js", "handoff/static/studio/**/*.js"],
     languageOptions: {
       sourceType: "module",
     },

@@ -1,0 +1,44 @@
+/* The editors' studio: label what the assistant missed, check the result, publish it,
+ * roll back. Vanilla JS modules, no build step; shares the console's DOM helpers.
+ *
+ * Everything customers wrote is put on the page with textContent (never innerHTML). The
+ * page's CSP forbids inline script and style as a second line.
+ */
+
+import { $ } from '../console/dom.js';
+import { publish, runCheck } from './check.js';
+import { loadChanges } from './changes.js';
+import { faqCancel, faqSubmit } from './faq.js';
+import { loadInbox } from './inbox.js';
+import { pickCancel, pickInput, pickKey, pickSubmit } from './picker.js';
+import { login, logout, route, start } from './session.js';
+import { KEYS } from './state.js';
+import { loadVersions } from './versions.js';
+
+function init() {
+  $('login-form').addEventListener('submit', login);
+  $('logout').addEventListener('click', logout);
+  $('inbox-refresh').addEventListener('click', loadInbox);
+  $('check-run').addEventListener('click', runCheck);
+  $('check-publish').addEventListener('click', publish);
+  $('versions-refresh').addEventListener('click', loadVersions);
+  $('changes-refresh').addEventListener('click', loadChanges);
+  $('pick-form').addEventListener('submit', pickSubmit);
+  $('pick-input').addEventListener('keydown', pickKey);
+  $('pick-input').addEventListener('input', pickInput);
+  $('pick-cancel').addEventListener('click', pickCancel);
+  $('faq-form').addEventListener('submit', faqSubmit);
+  $('faq-cancel').addEventListener('click', faqCancel);
+  window.addEventListener('hashchange', route);
+  const token = sessionStorage.getItem(KEYS.token);
+  let editor = null;
+  try {
+    editor = JSON.parse(sessionStorage.getItem(KEYS.editor) || 'null');
+  } catch {
+    editor = null;
+  }
+  if (token && editor) start(token, editor);
+  else $('login-name').focus();
+}
+
+init();
