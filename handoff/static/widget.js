@@ -38,6 +38,11 @@
   const SOCKET_URL = SERVER.replace(/^http/, "ws") + "/ws/customer";
   const MAX_BACKOFF_MS = 30000;
   const SPEAKER_LABEL = { customer: "You", bot: "Assistant", system: "Notice" };
+  // Feather's thumbs-up and thumbs-down (MIT): drawn, so no emoji font is needed.
+  const THUMB_UP =
+    "M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3";
+  const THUMB_DOWN =
+    "M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17";
   const LINK = /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\bhttps?:\/\/[^\s<>"']+/g;
 
   // --- what survives a reload ----------------------------------------------------
@@ -62,10 +67,12 @@
           csat: null,
           emailLeft: false,
           seenSeq: 0,
+          votes: {}, // answer seq -> true (👍) or false (👎)
         },
         saved && typeof saved === "object" ? saved : {}
       );
       if (!Array.isArray(this.state.pending)) this.state.pending = [];
+      if (!this.state.votes || typeof this.state.votes !== "object") this.state.votes = {};
       return this.state;
     },
     save: function () {
@@ -318,6 +325,58 @@
     return group;
   }
 
+  /** 👍/👎 under an FAQ or article answer; the other one, pressed later, changes the vote. */
+  function feedback(seq) {
+    const said = el("span", { className: "lw-rate-said", role: "status" });
+    let voting = Promise.resolve(); // one vote at a time, so the last press is the one kept
+    const group = el("div", { className: "lw-rate", role: "group", "aria-label": "Was this answer helpful?" });
+    const choices = [true, false].map(function (helpful) {
+      const button = el(
+        "button",
+        {
+          type: "button",
+          className: "lw-rate-button",
+          "aria-label": helpful ? "Helpful" : "Not helpful",
+          "aria-pressed": String(state.votes[seq] === helpful),
+        },
+        [icon(helpful ? THUMB_UP : THUMB_DOWN)]
+      );
+      button.addEventListener("click", function () {
+        voting = voting.then(function () {
+          return vote(seq, helpful, choices, said);
+        });
+      });
+      group.appendChild(button);
+      return button;
+    });
+    group.appendChild(said);
+    return group;
+  }
+
+  async function vote(seq, helpful, choices, said) {
+    if (state.votes[seq] === helpful) return; // already counted
+    const before = state.votes[seq];
+    showVote(choices, helpful);
+    said.textContent = "";
+    const answer = await post("/conversations/" + state.conversationId + "/feedback", {
+      seq: seq,
+      helpful: helpful,
+    });
+    if (answer.status === 200) {
+      state.votes[seq] = helpful;
+      store.save();
+      said.textContent = "Thanks for letting us know.";
+    } else {
+      showVote(choices, before);
+      said.textContent = "Sorry, that didn't go through. Please try again.";
+    }
+  }
+
+  function showVote(choices, helpful) {
+    choices[0].setAttribute("aria-pressed", String(helpful === true));
+    choices[1].setAttribute("aria-pressed", String(helpful === false));
+  }
+
   function clearQuickReplies() {
     Array.prototype.forEach.call(log.querySelectorAll(".lw-replies"), function (group) {
       group.remove();
@@ -338,6 +397,7 @@
     if (Array.isArray(message.buttons) && message.buttons.length) {
       item.appendChild(quickReplies(message.buttons));
     }
+    if (message.speaker === "bot" && message.rateable) item.appendChild(feedback(message.seq));
     messageList.appendChild(item);
     if (panel.hidden && message.speaker !== "customer" && message.seq > state.seenSeq) {
       unread.hidden = false;
@@ -722,6 +782,7 @@
     state.csat = null;
     state.emailLeft = false;
     state.seenSeq = 0;
+    state.votes = {};
     store.save();
     lastSeq = 0;
     messageList.textContent = "";

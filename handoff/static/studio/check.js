@@ -58,7 +58,7 @@ function showCheck(check) {
     return;
   }
   if (!RUNNING.has(check.state) && check.message) say($('check-message'), '');
-  $('check').replaceChildren(
+  const parts = [
     el(
       'div',
       { className: 'check-head' },
@@ -70,7 +70,8 @@ function showCheck(check) {
     stageList(check.stages || []),
     check.error ? el('p', { className: 'error', textContent: check.error }) : null,
     check.report ? renderReport(check.report) : null,
-  );
+  ];
+  $('check').replaceChildren(...parts.filter(Boolean)); // replaceChildren would write "null"
   if (RUNNING.has(check.state)) state.checkTimer = setTimeout(poll, POLL_MS);
 }
 

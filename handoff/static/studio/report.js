@@ -10,9 +10,10 @@ export function renderReport(report) {
     { className: 'report' },
     banner(report),
     floors(report.floors || []),
+    metrics(report.metrics || []),
     perIntent(report.per_intent || [], report.tolerance),
-    examples('Fixed by the candidate', 'fixed', report.fixed || []),
-    examples('Broken by the candidate', 'broken', report.broken || []),
+    examples('Fixed by the candidate', 'fixed', report.fixed || [], report.fixed_count),
+    examples('Broken by the candidate', 'broken', report.broken || [], report.broken_count),
   );
 }
 
@@ -31,12 +32,18 @@ function banner(report) {
   );
 }
 
+const NUMERIC = new Set(['Value', 'Floor', 'Live', 'Candidate', 'Change']);
+
 function table(caption, heads, rows) {
   return el(
     'table',
     { className: 'table' },
     el('caption', { textContent: caption }),
-    el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', { scope: 'col', textContent: h })))),
+    el(
+      'thead',
+      {},
+      el('tr', {}, ...heads.map((h) => el('th', { scope: 'col', className: NUMERIC.has(h) ? 'num' : '', textContent: h }))),
+    ),
     el('tbody', {}, ...rows),
   );
 }
@@ -61,7 +68,7 @@ function floors(items) {
 
 function perIntent(items, tolerance) {
   if (!items.length) return null;
-  const caption = tolerance !== undefined && tolerance !== null
+  const caption = typeof tolerance === 'number'
     ? `Per intent and FAQ (F1; a drop beyond ${number(tolerance, 3)} counts as a regression)`
     : 'Per intent and FAQ (F1)';
   const sorted = [...items].sort((a, b) => (a.change ?? 0) - (b.change ?? 0));
@@ -82,15 +89,37 @@ function perIntent(items, tolerance) {
   );
 }
 
+function metrics(items) {
+  if (!items.length) return null;
+  return table(
+    'Overall, live beside candidate',
+    ['Measure', 'Live', 'Candidate', 'Change', ''],
+    items.map((row) =>
+      el(
+        'tr',
+        { className: row.counted_as_regression ? 'regression' : '' },
+        el('th', { scope: 'row', textContent: row.name }),
+        el('td', { className: 'num', textContent: number(row.live, 3) }),
+        el('td', { className: 'num', textContent: number(row.candidate, 3) }),
+        el('td', { className: 'num', textContent: signed(row.change) }),
+        el('td', { textContent: row.counted_as_regression ? 'Regression' : '' }),
+      ),
+    ),
+  );
+}
+
 function signed(value) {
   if (value === null || value === undefined) return '—';
   return value > 0 ? `+${number(value, 3)}` : number(value, 3);
 }
 
-function examples(caption, kind, items) {
+/** The gate's examples (``live_prediction``/``candidate_prediction``; the first few of
+ * ``count``). */
+function examples(caption, kind, items, count) {
   if (!items.length) return el('p', { className: 'empty', textContent: `${caption}: none.` });
+  const total = Number(count) > items.length ? ` (${items.length} of ${count} shown)` : '';
   return table(
-    caption,
+    caption + total,
     ['Message', 'Expected', 'Live model', 'Candidate'],
     items.map((item) =>
       el(
@@ -98,8 +127,8 @@ function examples(caption, kind, items) {
         { className: kind },
         el('td', { textContent: item.text }),
         el('td', { textContent: item.expected }),
-        el('td', { textContent: item.live }),
-        el('td', { textContent: item.candidate }),
+        el('td', { textContent: item.live_prediction ?? item.live }),
+        el('td', { textContent: item.candidate_prediction ?? item.candidate }),
       ),
     ),
   );
