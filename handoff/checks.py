@@ -164,10 +164,18 @@ class Checks:
         )
 
     async def live_model_file(self) -> str:
-        """The model file Rasa serves now, as an absolute path."""
-        status = await rasa.status(self.app[HTTP], self.app[SETTINGS])
-        model = Path(str(status.get("model_file") or ""))
-        return str(model if model.is_absolute() else self.content_dir / model)
+        """The model file Rasa serves now: the live version's, else the one Rasa was
+        started with (``HANDOFF_RASA_MODEL``, else the one ``make run`` picks)."""
+        live = await self.app[EDITING].live_version()
+        if live is not None:
+            return str(self.studio_dir / "versions" / str(live["id"]) / "model.tar.gz")
+        await rasa.status(self.app[HTTP], self.app[SETTINGS])  # Rasa answers, with a model
+        started = self.app[SETTINGS].rasa_model
+        if started:
+            return str(Path(started).resolve())
+        loop = asyncio.get_running_loop()
+        content_hash = await loop.run_in_executor(None, training_hash, self.content_dir)
+        return str(self.content_dir / "models" / f"larkspur-{content_hash}.tar.gz")
 
     # --- publish and roll back ------------------------------------------------------------
 
@@ -243,8 +251,12 @@ class Checks:
     ) -> dict[str, Any]:
         folder = self.studio_dir / "versions" / str(version_id)
         started = time.monotonic()
-        await rasa.load_model(self.app[HTTP], self.app[SETTINGS], str(folder / "model.tar.gz"))
+        model = folder / "model.tar.gz"
+        await rasa.load_model(self.app[HTTP], self.app[SETTINGS], str(model))
         seconds = time.monotonic() - started
+        # A Rasa restarted by tools.serve serves this one too (tools/rasa_server.py).
+        pointer = self.studio_dir / "live-model"
+        pointer.write_text(f"{model}\n")
         loop = asyncio.get_running_loop()
         version = await self.app[EDITING].version(version_id)
         await loop.run_in_executor(None, _install, folder, self.content_dir, version["model_hash"])

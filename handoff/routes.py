@@ -66,7 +66,10 @@ STUDIO = [
         studio_views.inbox,
         "editor",
         "Misunderstood customer messages, grouped by topic, largest first",
-        query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
+        query={
+            "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            "members": {"type": "integer", "minimum": 1, "maximum": 500},
+        },
     ),
     Route("GET", S + "/misses/{miss_id}", studio_views.miss, "editor", "A message and its turns"),
     Route(

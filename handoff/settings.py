@@ -42,6 +42,8 @@ class Settings:
     # published models go to its models/), and where checks and versions are kept.
     content_dir: str = "."
     studio_dir: str = "var/studio"
+    # The model Rasa was started with, until the studio publishes one.
+    rasa_model: str = ""
     # "always", or e.g. "mon-fri 09:00-18:00, sat 10:00-14:00" in business_timezone.
     business_hours: str = "always"
     business_timezone: str = "UTC"

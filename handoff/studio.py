@@ -28,7 +28,8 @@ from studio.clusters import Cluster, cluster
 from studio.content import Content, ContentError
 
 logger = logging.getLogger(__name__)
-SHOWN_MEMBERS = 25  # messages shown per cluster; all of them are labelled
+SHOWN_MEMBERS = 25  # messages shown per cluster unless asked; all of them are labelled
+MAX_MEMBERS = 500
 
 
 @dataclass
@@ -49,8 +50,11 @@ def content(app: web.Application) -> Content:
     return Content(Path(app[SETTINGS].content_dir))
 
 
-async def inbox(app: web.Application, limit: int = 50) -> dict[str, Any]:
-    """The open misses by topic, largest first; regrouped in the background when stale."""
+async def inbox(
+    app: web.Application, limit: int = 50, members: int = SHOWN_MEMBERS
+) -> dict[str, Any]:
+    """The open misses by topic, largest first, with up to ``members`` messages each (all
+    their ids); regrouped in the background when stale."""
     state = app[INBOX]
     version = await app[EDITING].inbox_version()
     stale = version != state.version
@@ -59,8 +63,9 @@ async def inbox(app: web.Application, limit: int = 50) -> dict[str, Any]:
     if state.computed_at is None and state.refreshing is not None:
         await asyncio.shield(state.refreshing)  # the first grouping: nothing to show yet
         stale = app[INBOX].version != version
+    shown = [{**c, "messages": c["messages"][:members]} for c in state.clusters[:limit]]
     return {
-        "clusters": state.clusters[:limit],
+        "clusters": shown,
         "total_clusters": len(state.clusters),
         "total_messages": version[1],
         "computed_at": state.computed_at,
@@ -110,7 +115,7 @@ def _cluster(group: Cluster, rows: list[Row]) -> dict[str, Any]:
         "first_seen": iso(min(times)),
         "last_seen": iso(max(times)),
         "miss_ids": [r.id for r in members],
-        "messages": [miss_dict(r) for r in members[:SHOWN_MEMBERS]],
+        "messages": [miss_dict(r) for r in members[:MAX_MEMBERS]],
     }
 
 

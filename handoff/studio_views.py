@@ -31,7 +31,8 @@ async def me(request: web.Request) -> web.Response:
 
 async def inbox(request: web.Request) -> web.Response:
     limit = int_query(request, "limit", 50, 1, 500)
-    return web.json_response(await studio.inbox(request.app, limit))
+    members = int_query(request, "members", studio.SHOWN_MEMBERS, 1, studio.MAX_MEMBERS)
+    return web.json_response(await studio.inbox(request.app, limit, members))
 
 
 async def miss(request: web.Request) -> web.Response:

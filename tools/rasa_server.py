@@ -3,12 +3,26 @@
 Rasa takes its API token only as ``--auth-token`` on the command line, where ``ps`` shows
 it to every user of the machine; this reads it from ``RASA_TOKEN`` and hands it to Rasa
 inside the process instead.
+
+When the studio has published a model, the file named by ``LARKSPUR_LIVE_MODEL`` holds its
+path, and a Rasa (re)started here serves that one instead of ``--model``: a restart never
+quietly goes back to an older model.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+
+
+def live_model(argv: list[str], pointer: str) -> list[str]:
+    """``argv`` with ``--model`` replaced by the published model the pointer names, if any."""
+    published = Path(pointer).read_text().strip() if pointer and Path(pointer).is_file() else ""
+    if not published or not Path(published).is_file() or "--model" not in argv:
+        return argv
+    at = argv.index("--model") + 1
+    return [*argv[:at], published, *argv[at + 1 :]]
 
 
 def main(argv: list[str]) -> None:
@@ -17,6 +31,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("RASA_TOKEN is not set: Rasa's API would be open to anyone.")
     from rasa.__main__ import main as rasa_main  # Rasa is slow to import: only when run
 
+    argv = live_model(argv, os.environ.get("LARKSPUR_LIVE_MODEL", ""))
     sys.argv = ["rasa", "run", "--enable-api", "--auth-token", token, *argv]
     rasa_main()
 

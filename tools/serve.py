@@ -201,6 +201,7 @@ class Stack:
             HANDOFF_PII_KEY=k.pii_key,
             HANDOFF_IDENTITY_SECRET=k.identity_secret,
             HANDOFF_CONTENT_DIR=str(self.content_dir),
+            HANDOFF_RASA_MODEL=str((ROOT / self.model).resolve()),
             HANDOFF_STUDIO_DIR=str(self.var_dir / "studio"),
         )
         outbox = self._part(
@@ -224,6 +225,7 @@ class Stack:
             300,
             RASA_TOKEN=k.rasa_token,
             ACTIONS_TOKEN=k.actions_token,
+            LARKSPUR_LIVE_MODEL=str(self.var_dir / "studio" / "live-model"),
         )
         return [actions, handoff, outbox, rasa]
 

@@ -1,0 +1,25 @@
+"""The Rasa launcher serves the studio's published model once there is one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.rasa_server import live_model
+
+ARGV = ["--port", "5005", "--model", "models/larkspur-abc.tar.gz", "--endpoints", "e.yml"]
+
+
+def test_without_a_published_model_the_given_one_is_served(tmp_path: Path) -> None:
+    assert live_model(ARGV, "") == ARGV
+    assert live_model(ARGV, str(tmp_path / "live-model")) == ARGV  # no pointer yet
+    (tmp_path / "live-model").write_text(str(tmp_path / "gone.tar.gz"))
+    assert live_model(ARGV, str(tmp_path / "live-model")) == ARGV  # its model was removed
+
+
+def test_a_published_model_replaces_the_given_one(tmp_path: Path) -> None:
+    model = tmp_path / "versions" / "3" / "model.tar.gz"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"a model")
+    (tmp_path / "live-model").write_text(f"{model}\n")
+    served = live_model(ARGV, str(tmp_path / "live-model"))
+    assert served == ["--port", "5005", "--model", str(model), "--endpoints", "e.yml"]
