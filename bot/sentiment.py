@@ -5,7 +5,9 @@ lands in the tracker's ``user`` event, next to the intent confidence, for the es
 policy, the transcript and the agents.
 
 Training fits :class:`bot.frustration.FrustrationModel` on ``data/frustration/*.yml`` and
-on the NLU examples of ``neutral_intents`` (calm questions, labelled ``neutral``). Rasa
+on the NLU examples of ``neutral_intents`` (calm questions, labelled ``neutral``), except
+those in ``traffic_files``: real customer messages the studio labelled for their intent,
+which may well be upset. Rasa
 reuses a trained component while its inputs are unchanged; the frustration files are not
 Rasa training data, so their content is added to the component's fingerprint.
 """
@@ -44,6 +46,8 @@ class SentimentAnalyzer(GraphComponent):
             # "faq" covers every FAQ retrieval intent.
             "neutral_intents": [],
             "neutral_weight": 1.0,
+            # NLU files of real traffic (the studio's labels): never taken as calm.
+            "traffic_files": ["data/nlu/traffic.yml"],
         }
 
     def __init__(
@@ -127,10 +131,12 @@ def training_set(
     if not examples:
         raise ValueError(f"no frustration examples in {config['training_files']}")
     wanted = set(config["neutral_intents"])
+    traffic = traffic_texts(config["traffic_files"])
     neutral = [
         example.get(TEXT)
         for example in training_data.intent_examples
-        if example.get(INTENT) in wanted or example.get(INTENT_RESPONSE_KEY) in wanted
+        if (example.get(INTENT) in wanted or example.get(INTENT_RESPONSE_KEY) in wanted)
+        and example.get(TEXT) not in traffic
     ]
     logger.info(
         "Training the frustration model on %d labelled messages and %d calm NLU examples",
@@ -141,3 +147,14 @@ def training_set(
     levels = [level for _, level in examples] + ["neutral"] * len(neutral)
     weights = [1.0] * len(examples) + [float(config["neutral_weight"])] * len(neutral)
     return texts, levels, weights
+
+
+def traffic_texts(files: list[str]) -> set[str]:
+    """Every example text in the traffic files that exist, as Rasa reads them."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    found: set[str] = set()
+    for name in files:
+        if Path(name).is_file():
+            found |= {m.get(TEXT) for m in load_data(name).intent_examples}
+    return found

@@ -46,11 +46,19 @@ HELP_URL = "https://larkspur-outdoor.example/help/"
 
 DOMAIN_FILE = "domain.yml"
 NLU_DIR = "data/nlu"
-FAQ_NLU_FILE = "data/nlu/faq.yml"
-CORE_NLU_FILE = "data/nlu/core.yml"
 RESPONSES_FILE = "data/faq/responses.yml"
 ARTICLES_DIR = "data/articles"
 HELD_OUT_FILE = "tests/nlu/from_traffic.yml"
+TRAFFIC_NLU_FILE = "data/nlu/traffic.yml"
+TRAFFIC_HEADER = """\
+version: "3.1"
+
+# Training examples from real customer traffic: four in five of the messages editors
+# label in the studio (studio/content.py; the fifth goes to tests/nlu/from_traffic.yml).
+# Labelled for intent only: the frustration model does not learn calm from them.
+
+nlu:
+"""
 # Held-out sets: a message in one of them must not also become training data.
 HELD_OUT_SETS = ("tests/nlu/heldout.yml", "tests/nlu/out_of_scope.yml", HELD_OUT_FILE)
 HELD_OUT_HEADER = """\
@@ -397,11 +405,10 @@ class Content:
         return known
 
     def _training_file(self, intent: str) -> str:
-        """The NLU file that already holds the intent's examples (or the one it belongs in)."""
-        for name, held, _ in self._training():
-            if held == intent:
-                return name
-        return FAQ_NLU_FILE if intent.startswith(f"{FAQ_INTENT}/") else CORE_NLU_FILE
+        """Every label from traffic goes to one file of its own, whatever the intent: the
+        frustration model learns calm from the curated examples only (``traffic_files`` in
+        config.yml), as a customer's real words are labelled for intent, not for mood."""
+        return TRAFFIC_NLU_FILE
 
     def _articles(self) -> dict[str, _Article]:
         found = (_front_matter(p) for p in sorted((self.root / ARTICLES_DIR).glob("*.md")))
@@ -496,7 +503,7 @@ class Content:
             return None
         name = HELD_OUT_FILE if held else self._training_file(target)
         if name not in plan:
-            plan[name] = _load(self.root / name, HELD_OUT_HEADER if held else "")
+            plan[name] = _load(self.root / name, HELD_OUT_HEADER if held else TRAFFIC_HEADER)
         _append_examples(plan[name], target, texts)
         return name
 

@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from studio.content import (
     HELD_OUT_FILE,
+    TRAFFIC_NLU_FILE,
     Content,
     ContentError,
     diff,
@@ -72,6 +73,11 @@ def _changes(before: Path, after: Path) -> list[str]:
     ]
 
 
+def _only_additions(before: str, after: str) -> bool:
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return all(line.startswith(("+", "@@")) or line in ("--- ", "+++ ") for line in lines)
+
+
 def test_normalise_ignores_case_spacing_and_surrounding_punctuation() -> None:
     assert normalise("  Where's my   ORDER?!  ") == "where's my order"
     assert normalise("...hi...") == "hi"
@@ -100,9 +106,7 @@ def test_targets_list_intents_faqs_and_out_of_scope(root: Path) -> None:
     assert shipping.examples == len(_nlu(root / "data/nlu/faq.yml")["faq/shipping_cost"])
 
 
-def test_add_examples_appends_to_the_intents_file_and_holds_one_out(
-    root: Path, before: Path
-) -> None:
+def test_add_examples_writes_the_traffic_file_and_holds_one_out(root: Path, before: Path) -> None:
     texts = [
         "can you book me a flight to denver next tuesday",
         "whats the best pizza place near asheville",
@@ -111,22 +115,27 @@ def test_add_examples_appends_to_the_intents_file_and_holds_one_out(
         "recommend a good horror movie for tonight",
     ]
     written = Content(root).add_examples("out_of_scope", texts)
-    assert written.training_file == "data/nlu/core.yml"
+    assert written.training_file == TRAFFIC_NLU_FILE
     assert written.held_out_file == HELD_OUT_FILE
     assert (len(written.training), len(written.held_out), written.added) == (4, 1, 5)
-    core = _nlu(root / "data/nlu/core.yml")["out_of_scope"]
-    assert core[-4:] == list(written.training)
+    assert _nlu(root / TRAFFIC_NLU_FILE) == {"out_of_scope": list(written.training)}
     assert _nlu(root / HELD_OUT_FILE) == {"out_of_scope": list(written.held_out)}
-    assert _changes(before / "data/nlu/core.yml", root / "data/nlu/core.yml") == []
+    for name in ("data/nlu/core.yml", "data/nlu/faq.yml"):  # the curated files stay as they were
+        assert (root / name).read_bytes() == (before / name).read_bytes()
+    assert (root / TRAFFIC_NLU_FILE).read_text().startswith('version: "3.1"\n\n# Training')
+    traffic = root / TRAFFIC_NLU_FILE
+    first = traffic.read_text()
+    Content(root).add_examples("out_of_scope", ["what's the weather in reno tomorrow"])
+    assert _only_additions(first, traffic.read_text())
     assert (root / HELD_OUT_FILE).read_text().startswith('version: "3.1"\n\n# Held-out')
 
 
 def test_only_the_written_files_change_and_diff_shows_them(root: Path, before: Path) -> None:
     Content(root).add_examples("faq/shipping_cost", ["shipping to alaska how much"])
     text = diff(before, root)
-    assert "+++ b/data/nlu/faq.yml" in text
+    assert "+++ b/data/nlu/traffic.yml" in text
     assert "+    - shipping to alaska how much" in text
-    assert "core.yml" not in text
+    assert "core.yml" not in text and "faq.yml" not in text
     assert diff(before, before) == ""
 
 
@@ -187,23 +196,22 @@ def test_unknown_target_message_names_it(root: Path) -> None:
 
 def test_a_message_is_written_on_one_line(root: Path) -> None:
     Content(root).add_examples("thanks", ["thanks\nso   much\tfor that"])
-    assert _nlu(root / "data/nlu/core.yml")["thanks"][-1] == "thanks so much for that"
+    assert _nlu(root / TRAFFIC_NLU_FILE)["thanks"][-1] == "thanks so much for that"
 
 
 def test_new_faq_writes_examples_response_and_article_link(root: Path, before: Path) -> None:
     answer = 'We don\'t take "trade-ins" yet, but our repairs programme can fix most gear.'
     written = Content(root).new_faq("trade_in", answer, "repairs-program", TRADE_IN)
-    assert written.files == ("data/nlu/faq.yml", HELD_OUT_FILE, "data/faq/responses.yml")
+    assert written.files == (TRAFFIC_NLU_FILE, HELD_OUT_FILE, "data/faq/responses.yml")
     assert (len(written.training), len(written.held_out)) == (5, 1)
-    assert _nlu(root / "data/nlu/faq.yml")["faq/trade_in"] == list(written.training)
+    assert _nlu(root / TRAFFIC_NLU_FILE)["faq/trade_in"] == list(written.training)
     responses = YAML(typ="safe").load((root / "data/faq/responses.yml").read_text())
     [response] = responses["responses"]["utter_faq/trade_in"]
     title = "Repairs program"
     assert title in (root / "data/articles/repairs-program.md").read_text()
     link = f"[{title}](https://larkspur-outdoor.example/help/repairs-program)"
     assert response == {"text": f"{answer} {link}"}
-    for name in ("data/nlu/faq.yml", "data/faq/responses.yml"):
-        assert _changes(before / name, root / name) == []
+    assert _changes(before / "data/faq/responses.yml", root / "data/faq/responses.yml") == []
     target = {t.name: t for t in Content(root).targets()}["faq/trade_in"]
     assert (target.kind, target.examples) == ("faq", 5)
 
@@ -245,11 +253,13 @@ def test_invalid_new_faq_writes_nothing(
 
 
 def test_writes_keep_the_file_mode_and_leave_no_temporary_files(root: Path) -> None:
-    faq = root / "data/nlu/faq.yml"
-    faq.chmod(0o640)
-    Content(root).add_examples("faq/shipping_cost", ["shipping to alaska how much"])
-    assert faq.stat().st_mode & 0o777 == 0o640
-    assert sorted(p.name for p in faq.parent.iterdir()) == ["core.yml", "faq.yml"]
+    responses = root / "data/faq/responses.yml"
+    responses.chmod(0o640)
+    Content(root).new_faq("gear_rental", "We don't rent gear.", None, ["can i rent a tent"])
+    assert responses.stat().st_mode & 0o777 == 0o640
+    nlu = root / "data/nlu"
+    assert sorted(p.name for p in nlu.iterdir()) == ["core.yml", "faq.yml", "traffic.yml"]
+    assert sorted(p.name for p in responses.parent.iterdir()) == ["responses.yml"]
 
 
 def test_snapshot_copies_the_training_inputs(root: Path, tmp_path: Path) -> None:
@@ -269,7 +279,8 @@ def test_snapshot_copies_the_training_inputs(root: Path, tmp_path: Path) -> None
 
 
 def _faq_pairs(root: Path) -> tuple[set[str], set[str]]:
-    keys = {k.removeprefix("faq/") for k in _nlu(root / "data/nlu/faq.yml")}
+    nlu = [k for path in sorted((root / "data/nlu").glob("*.yml")) for k in _nlu(path)]
+    keys = {k.removeprefix("faq/") for k in nlu if k.startswith("faq/")}
     responses = YAML(typ="safe").load((root / "data/faq/responses.yml").read_text())
     return keys, {k.removeprefix("utter_faq/") for k in responses["responses"]}
 
