@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from actions.store import get_store, seed
+from studio.content import Content
 from tools.model_cache import model_path
 from tools.net import free_port
-from studio.content import Content
 from tools.serve import ROOT, Stack
 
 

@@ -482,7 +482,8 @@ def version_dict(row: Row, with_diff: bool = False) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "live_since": iso(row.live_since),
         "passed": bool((row.report or {}).get("passed")),
-        "original": row.check_id is None,
+        # The model and data/ live before the studio's first publish.
+        "original": row.check_id is None and row.restored_from is None,
     }
     if with_diff:
         answer["diff"] = row.diff

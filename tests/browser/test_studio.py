@@ -7,27 +7,22 @@ No check or publish runs here: training takes minutes (another test covers it).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.helpers.browser import SCREENSHOTS, axe_violations
-from tests.helpers.stack import PASSWORD, add_agent, call
-from tests.helpers.widget_client import WidgetClient
-from tests.helpers.widget_page import BOT_MS, UI_MS
+from tests.helpers.stack import add_agent, call
+from tests.helpers.studio import customers_say, in_a_thread, login_token, sign_in, unique
+from tests.helpers.widget_page import UI_MS
 from tools.serve import ROOT, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-TITLE = "Larkspur studio"
 # Gear rental is a topic the bot does not cover: each of these is a miss, and they are
 # alike enough to be one topic. The last one is left out of the label (unticked).
 RENTAL = [
@@ -38,40 +33,6 @@ RENTAL = [
 ]
 LEFT_OUT = RENTAL[-1]
 MAX_TABS = 300  # a bound on Tab presses on the way to a control, so a trap fails the test
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def in_a_thread(coroutine: Any) -> Any:
-    """Run ``coroutine`` on an event loop of its own: Playwright's sync API holds this one."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def ask_once(http: aiohttp.ClientSession, stack: Stack, text: str) -> None:
-    """A customer of their own says ``text`` through the widget protocol; the bot answers.
-
-    One message a customer: two misunderstood in a row would hand the chat to a person."""
-    widget = WidgetClient(http, stack.handoff_url)
-    await widget.open()
-    try:
-        answer = await widget.ask(text, BOT_MS / 1000)
-    finally:
-        await widget.close()
-    assert answer["speaker"] == "bot" and widget.problems == [], (answer, widget.problems)
-
-
-async def customers_say(stack: Stack, texts: list[str]) -> None:
-    async with aiohttp.ClientSession() as http:
-        await asyncio.gather(*(ask_once(http, stack, text) for text in texts))
-
-
-def login_token(stack: Stack, name: str) -> str:
-    status, login = call(stack, "POST", "/agent/login", body={"name": name, "password": PASSWORD})
-    assert status == 200, login
-    return str(login["token"])
 
 
 def inbox(stack: Stack, token: str) -> dict[str, Any]:
@@ -98,14 +59,6 @@ def rental_cluster(stack: Stack, token: str, page: Page) -> dict[str, Any]:
             return found
         page.wait_for_timeout(100)
     raise AssertionError(f"the rental messages never became one cluster: {inbox(stack, token)}")
-
-
-def sign_in(page: Page, stack: Stack, name: str) -> None:
-    page.goto(f"{stack.handoff_url}/studio")
-    expect(page).to_have_title(TITLE)
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password", exact=True).press("Enter")
 
 
 def tab_to(page: Page, target: Locator) -> None:

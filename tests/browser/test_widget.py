@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.helpers.browser import SCREENSHOTS, axe_violations
+from tests.helpers.browser import FOCUS_RING, SCREENSHOTS, axe_violations
 from tests.helpers.stack import call, everyone_away, signed_in_agent
 from tests.helpers.widget_page import BOT_MS, UI_MS, WidgetPage
 from tools.serve import Stack
@@ -26,12 +26,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 IN_LINE = re.compile(r"You're (next|number \d+) in line")
 # How wide the focus outline of the focused element is, through the widget's shadow root.
-FOCUS_RING = """() => {
-  let el = document.activeElement;
-  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
-  const style = getComputedStyle(el);
-  return style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth);
-}"""
 
 
 @dataclass(frozen=True)

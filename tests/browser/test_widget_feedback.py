@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.helpers.browser import axe_violations
+from tests.helpers.browser import FOCUS_RING, axe_violations
 from tests.helpers.stack import PASSWORD, add_agent, call
 from tests.helpers.widget_page import UI_MS, WidgetPage
 from tools.serve import ROOT, Stack
@@ -20,12 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 QUESTION = "how much is shipping?"
 # Whether the focused element (through the widget's shadow root) shows a focus ring.
-FOCUS_RING = """() => {
-  let el = document.activeElement;
-  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
-  const style = getComputedStyle(el);
-  return style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth);
-}"""
 
 
 @pytest.fixture

@@ -20,3 +20,12 @@ def axe_violations(page: Page, selector: str | None = None) -> list[dict[str, An
     context = f"document.querySelector({selector!r})" if selector else "document"
     results = page.evaluate(f"async () => await axe.run({context})")
     return [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+# The width of the focused element's outline (through shadow roots): 0 means no visible focus.
+FOCUS_RING = """() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  const style = getComputedStyle(el);
+  return style.outlineStyle === "none" ? 0 : parseFloat(style.outlineWidth);
+}"""

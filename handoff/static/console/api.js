@@ -1,38 +1,10 @@
 /* HTTP calls to the service, with the agent's bearer token. */
 
+import { client } from './http.js';
 import { signOut } from './session.js';
 import { state } from './state.js';
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message || `The service answered ${status}.`);
-    this.status = status;
-    this.code = code || 'error';
-  }
-}
-
-export async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${state.token}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'network', 'The service cannot be reached; try again.');
-  }
-  const data = await response.json().catch(() => ({}));
-  if (response.status === 401) {
-    signOut('Your session has ended. Sign in again.');
-    throw new ApiError(401, 'unauthorized', 'Signed out.');
-  }
-  if (!response.ok) {
-    const error = data && data.error ? data.error : {};
-    throw new ApiError(response.status, error.code, error.message);
-  }
-  return data;
-}
+export const api = client(
+  () => state.token,
+  (message) => signOut(message),
+);

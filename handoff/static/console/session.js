@@ -1,6 +1,7 @@
 /* Signing in and out, availability, and switching between the chats and reports views. */
 
 import { api } from './api.js';
+import { signIn } from './http.js';
 import { setCanned } from './composer.js';
 import { restoreHeld } from './conversation.js';
 import { $, say, status, announce } from './dom.js';
@@ -20,21 +21,11 @@ export async function login(event) {
     showError(error, 'Enter your name and password.');
     return;
   }
-  let response;
+  let data;
   try {
-    response = await fetch('/agent/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, password }),
-    });
-  } catch {
-    showError(error, 'The service cannot be reached; try again.');
-    return;
-  }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const message = data && data.error ? data.error.message : '';
-    showError(error, message || 'Signing in failed.');
+    data = await signIn(name, password);
+  } catch (failure) {
+    showError(error, failure.message || 'Signing in failed.');
     return;
   }
   $('login-password').value = '';

@@ -1,6 +1,7 @@
 /* Signing in and out, and switching between the studio's four views. */
 
 import { $, say } from '../console/dom.js';
+import { signIn } from '../console/http.js';
 import { api } from './api.js';
 import { loadChanges } from './changes.js';
 import { loadCheck } from './check.js';
@@ -24,20 +25,11 @@ export async function login(event) {
     loginError('Enter your name and password.');
     return;
   }
-  let response;
+  let data;
   try {
-    response = await fetch('/agent/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name, password }),
-    });
-  } catch {
-    loginError('The service cannot be reached; try again.');
-    return;
-  }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    loginError((data && data.error && data.error.message) || 'Signing in failed.');
+    data = await signIn(name, password);
+  } catch (failure) {
+    loginError(failure.message || 'Signing in failed.');
     return;
   }
   $('login-password').value = '';

@@ -31,7 +31,7 @@ export async function loadVersions() {
 }
 
 function versionRow(version) {
-  const name = `Version ${version.id}`;
+  const name = version.original ? `Version ${version.id}, the original` : `Version ${version.id}`;
   const show = el('button', { type: 'button', id: `v-${version.id}-diff`, className: 'small', textContent: 'Show changes' });
   show.setAttribute('aria-label', `Show what changed in version ${version.id}`);
   show.addEventListener('click', () => showVersion(version.id));
