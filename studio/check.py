@@ -12,7 +12,8 @@ stdout as one JSON object per line::
 
 While a stage runs, further ``"started"`` lines of it carry its progress (0 to 1) and what
 it is doing; the last line is ``{"stage": "done", "passed": ..., "report": "OUT/report.json"}``.
-Exit status: 0 passed, 1 the gate blocks the candidate, 2 validation or training failed.
+Exit status: 0 passed, 1 the gate blocks the candidate, 2 a stage failed (the content does
+not validate, training failed, or the check itself broke); then no "done" line follows.
 
 Each model is scored in a child process of its own, so only one Rasa model is in memory
 at a time and its memory is returned when the child exits.
@@ -27,6 +28,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -96,6 +98,11 @@ def stage(name: str, starting: str, out: IO[str] = sys.stdout) -> Iterator[Stage
     except StageFailed as error:
         current.emit("failed", str(error))
         raise
+    except Exception as error:
+        # Exit 1 means "blocked", so a crash must not end the check as one: it fails the stage.
+        traceback.print_exc()
+        current.emit("failed", f"The check itself failed ({type(error).__name__}: {error}).")
+        raise StageFailed(str(error)) from error
     current.emit("done", current.detail, 1.0)
 
 
@@ -320,25 +327,27 @@ def escalation_sets(content: Path) -> list[Path]:
 
 
 def score_escalation(model: Path, content: Path, current: Stage) -> dict[str, Any]:
-    """Replay every escalation set through ``model``: overall F1 and must-pass failures."""
+    """Replay every escalation set through ``model``: overall F1 and must-pass failures.
+
+    All sets are parsed in one go: ``parse_turns`` loads the model each time it is called.
+    """
     from tools.escalation_eval import Settings, load_conversations, parse_turns, replay, scores
 
+    started = time.monotonic()
     settings = Settings.load(content / "escalation.yml")
-    paths = escalation_sets(content)
+    sets = {path.stem: load_conversations(path) for path in escalation_sets(content)}
+    everything = [c for conversations in sets.values() for c in conversations]
+    outcomes = iter(replay(everything, parse_turns(model, everything, settings), settings))
     results = {}
-    for done, path in enumerate(paths, start=1):
-        started = time.monotonic()
-        conversations = load_conversations(path)
-        outcomes = replay(conversations, parse_turns(model, conversations, settings), settings)
+    for name, conversations in sets.items():
+        mine = [next(outcomes) for _ in conversations]
         failed = tuple(
-            o.conversation.id for o in outcomes if o.conversation.must_pass and not o.correct
+            o.conversation.id for o in mine if o.conversation.must_pass and not o.correct
         )
-        results[path.stem] = EscalationResult(scores(outcomes)["overall"].f1, len(outcomes), failed)
-        seconds = time.monotonic() - started
-        current.progress(
-            done / len(paths), f"{path.stem}: {len(outcomes)} conversations, {seconds:.1f} s"
-        )
-    return {name: r.__dict__ for name, r in results.items()}
+        results[name] = EscalationResult(scores(mine)["overall"].f1, len(mine), failed).__dict__
+    seconds = time.monotonic() - started
+    current.progress(1.0, f"{len(everything)} conversations in {len(sets)} sets, {seconds:.1f} s")
+    return results
 
 
 def score_in_child(
@@ -360,7 +369,8 @@ def score_in_child(
         else:
             tail.append(line)
     if run.status != 0:
-        raise StageFailed(f"Scoring {model.name} failed: " + " | ".join(list(tail)[-8:]))
+        said = " | ".join(list(tail)[-8:]) or "no output"
+        raise StageFailed(f"Scoring {model} failed (exit status {run.status}): {said}")
     return json.loads(result.read_text())
 
 
@@ -427,15 +437,15 @@ def check(options: Options) -> int:
         with stage("train", "Training a candidate model from the edited content.") as s:
             candidate = train(options.content, options.out, options.cache, s)
         live, new = score_both(options, candidate)
+        with stage("compare", "Comparing the candidate with the live model.") as s:
+            report = compare(live, new, Tolerance.load(options.tolerance))
+            path = options.out / "report.json"
+            path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+            s.detail = (
+                " ".join(report.reasons) or "No floor missed and nothing fell beyond the tolerance."
+            )
     except StageFailed:
         return ERROR
-    with stage("compare", "Comparing the candidate with the live model.") as s:
-        report = compare(live, new, Tolerance.load(options.tolerance))
-        path = options.out / "report.json"
-        path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
-        s.detail = (
-            " ".join(report.reasons) or "No floor missed and nothing fell beyond the tolerance."
-        )
     print(json.dumps({"stage": "done", "passed": report.passed, "report": str(path)}), flush=True)
     return PASSED if report.passed else BLOCKED
 

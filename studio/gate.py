@@ -5,7 +5,10 @@ the models). The candidate is blocked when it misses a floor that ``make test`` 
 or when it does worse than the live model by more than the noise of retraining the same
 data (the tolerance, measured by ``make bench-gate`` into ``results/gate-tolerance.json``):
 
-- any intent's held-out F1 (each FAQ answer counts as its own intent, ``faq/return_window``);
+- any intent's held-out messages (each FAQ answer counts as its own intent,
+  ``faq/return_window``): with five held-out questions per FAQ answer, retraining alone
+  moves an answer's F1 by up to 0.27, so a regression is counted in messages the
+  candidate newly misunderstands, not in F1 (results/gate-noise.md); F1 is reported;
 - the accuracy on messages editors labelled from real traffic (``from_traffic``);
 - the three held-out figures, and each escalation set's overall F1.
 """
@@ -34,6 +37,7 @@ METRIC_NAMES = {
     "intent_macro_f1": "Intent macro-F1 on the held-out messages",
     "faq_accuracy": "FAQ answer accuracy on the held-out questions",
     "oos_recall": "The share of out-of-scope messages the bot admits it does not understand",
+    "from_traffic_accuracy": "Accuracy on the messages editors labelled from real traffic",
 }
 
 
@@ -44,7 +48,7 @@ class Tolerance:
     intent_macro_f1: float = 0.02
     faq_accuracy: float = 0.02
     oos_recall: float = 0.02
-    per_intent_f1: float = 0.10
+    per_intent_messages: float = 1.0  # held-out messages of one intent newly misunderstood
     from_traffic_accuracy: float = 0.0  # plus one message of the set, added at check time
     escalation_f1: float = 0.02
 
@@ -138,6 +142,7 @@ class IntentF1:
 
     f1: float
     support: int
+    correct: int = 0
 
 
 def per_intent_f1(judged: Iterable[Judged]) -> dict[str, IntentF1]:
@@ -151,7 +156,7 @@ def per_intent_f1(judged: Iterable[Judged]) -> dict[str, IntentF1]:
         precision = tp[label] / predicted[label] if predicted[label] else 0.0
         recall = tp[label] / support[label]
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        result[label] = IntentF1(f1, support[label])
+        result[label] = IntentF1(f1, support[label], tp[label])
     return result
 
 
@@ -192,6 +197,7 @@ class IntentChange:
     candidate_f1: float
     change: float
     support: int
+    messages_lost: int  # understood by the live model, not by the candidate (net)
     counted_as_regression: bool
 
 
@@ -252,7 +258,7 @@ def metric_changes(live: Scoring, candidate: Scoring, tolerance: Tolerance) -> l
     """The held-out figures, the from-traffic accuracy and each escalation set's F1."""
     changes = [
         _change(name, getattr(live, name), getattr(candidate, name), getattr(tolerance, name))
-        for name in METRIC_NAMES
+        for name in ("intent_macro_f1", "faq_accuracy", "oos_recall")
     ]
     traffic = [j for j in candidate.judged if j.set == FROM_TRAFFIC]
     live_acc = accuracy(j for j in live.judged if j.set == FROM_TRAFFIC)
@@ -277,8 +283,11 @@ def intent_changes(live: Scoring, candidate: Scoring, tolerance: Tolerance) -> l
     for intent in sorted(before.keys() | after.keys()):
         old = before.get(intent, IntentF1(0.0, 0))
         new = after.get(intent, IntentF1(0.0, 0))
-        regressed = old.f1 - new.f1 > tolerance.per_intent_f1 + 1e-9
-        rows.append(IntentChange(intent, old.f1, new.f1, new.f1 - old.f1, new.support, regressed))
+        lost = old.correct - new.correct
+        regressed = lost > tolerance.per_intent_messages
+        rows.append(
+            IntentChange(intent, old.f1, new.f1, new.f1 - old.f1, new.support, lost, regressed)
+        )
     return sorted(rows, key=lambda r: (r.change, r.intent))
 
 
@@ -321,12 +330,12 @@ def reasons(
     for i in intents:
         if i.counted_as_regression:
             sentences.append(
-                f"{i.intent} F1 fell from {_pct(i.live_f1)} to {_pct(i.candidate_f1)} "
-                f"({i.support} held-out messages)."
+                f"{i.intent} F1 fell from {_pct(i.live_f1)} to {_pct(i.candidate_f1)}: "
+                f"{i.messages_lost} of its {i.support} held-out messages are now misunderstood."
             )
     for m in metrics:
         if m.counted_as_regression:
-            label = METRIC_NAMES.get(m.name, m.name.replace("_", " "))
+            label = METRIC_NAMES.get(m.name) or f"Escalation F1 on {m.name.split('/')[-1]}.yml"
             sentences.append(f"{label} fell from {_pct(m.live)} to {_pct(m.candidate)}.")
     return sentences
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from studio.check import TrainProgress, validator_findings
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ["domain.yml", "config.yml", "data", "escalation.yml", "bot", "contracts"]
 TEST_SETS = ["tests/nlu", "tests/escalation"]
@@ -37,10 +39,16 @@ def copy_content(target: Path) -> Path:
 
 
 def run_check(content: Path, out: Path, live_model: Path) -> tuple[int, list[dict[str, Any]]]:
-    """Run the Check from an unrelated working directory; exit status and JSON lines."""
+    """Run the Check from an unrelated working directory; exit status and JSON lines.
+
+    The tolerance file named does not exist, so the gate uses its strict defaults (one
+    message per intent): the test checks the Check, not results/gate-tolerance.json,
+    which ``make bench-gate`` rewrites.
+    """
     command = [sys.executable, "-m", "studio.check", "--content", str(content)]
     command += ["--live-model", str(live_model), "--out", str(out), "--spacy", str(SPACY)]
     command += ["--cache", str(out.parent / "cache")]
+    command += ["--tolerance", str(out.parent / "no-tolerance-file.json")]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(  # noqa: S603 (our own module, fixed arguments)
         command, cwd=out.parent, env=env, capture_output=True, text=True, timeout=1800
@@ -134,3 +142,41 @@ def test_a_rule_naming_an_unknown_action_stops_at_validate(tmp_path: Path) -> No
     assert stage_sequence(lines) == ["validate:started", "validate:failed"]
     assert "action_that_does_not_exist" in lines[-1]["detail"]
     assert not (tmp_path / "out" / "model.tar.gz").exists()
+
+
+def test_training_progress_follows_rasas_log() -> None:
+    progress = TrainProgress(components=4)
+    hooks = "2026-12-02 06:00:29 INFO     rasa.engine.training.hooks  - "
+    log = [
+        hooks + "Finished training component 'RegexFeaturizer'.",
+        "Epochs:  10%|█         | 10/100 [00:21<02:25,  1.62s/it, t_loss=10.7]",
+        "Epochs:  13%|█         | 13/100 [00:25<02:25,  1.62s/it, t_loss=10.7]",
+        hooks + "Restored component 'RulePolicy' from cache.",
+        "some other line",
+    ]
+
+    news = [progress.read(line) for line in log]
+
+    assert news == [
+        "RegexFeaturizer trained.",
+        "Training the FAQ answer selector: 10% of its epochs.",
+        None,
+        "RulePolicy reused from the cache.",
+        None,
+    ]
+    assert (progress.finished, progress.restored) == (2, 1)
+    assert 0 < progress.fraction < 1
+
+
+def test_the_validators_complaint_is_kept_and_what_it_says_of_valid_content_dropped() -> None:
+    lines = [
+        "\x1b[93m/x/rasa/shared/utils/io.py:100: UserWarning: The intent 'greet' is not used "
+        "in any story or rule.\x1b[0m",
+        "/x/rasa/shared/utils/io.py:100: UserWarning: The action 'action_nope' is used in the "
+        "'bad' block, but it is not listed in the domain file.",
+    ]
+
+    assert validator_findings(lines) == [
+        "The action 'action_nope' is used in the 'bad' block, but it is not listed in the "
+        "domain file."
+    ]
