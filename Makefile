@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate clean
+.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-studio clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -134,6 +134,10 @@ bench-relay: $(INSTALLED) ## Live sockets: 500 customers, 50 agents, 30 s; laten
 # ARGS=--profile adds py-spy flame summaries (pip install py-spy: not in the lock).
 bench-turns: train ## Bot turns at 1 and 20 chats vs the stock rasa init bot [ARGS=--profile] (writes results/)
 	$(BIN)/python -m bench.turns $(ARGS)
+
+# A scripted day through the studio: misses, labels, check, publish, roll back under load.
+bench-studio: train $(STORE_DB) ## The studio's loop on 300 unseen messages [QUICK=1] (writes results/studio.md)
+	$(BIN)/python -m bench.studio $(if $(QUICK),--quick)
 
 # Trains the shipped data 3 times (~15 min on 2 cores); the studio's gate reads the result.
 bench-gate: $(INSTALLED) $(SPACY_MODEL) ## Retraining noise of the studio gate's figures [ARGS=--runs 5] (writes results/gate-tolerance.json)
