@@ -200,6 +200,11 @@ def report(runs: Sequence[Run], command: str) -> None:
     data["machine"], data["date"] = machine(), dt.date.today().isoformat()
     data["metrics"] = tol
     data["worst_intent_f1_spread"] = {"intent": worst[7:], "spread": round(spread[worst], 4)}
+    # Each intent's own swing in held-out messages understood: the gate allows that intent
+    # its own swing plus one message (an intent that never moved may lose one).
+    data["per_intent_swing"] = {
+        k.removeprefix("correct:"): int(v) for k, v in spread.items() if k.startswith("correct:")
+    }
     (RESULTS / "gate-tolerance.json").write_text(json.dumps(data, indent=2) + "\n")
 
 

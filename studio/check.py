@@ -22,6 +22,7 @@ at a time and its memory is returned when the child exits.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,29 +404,44 @@ def describe_nlu(scoring: dict[str, Any]) -> str:
     )
 
 
-def score_both(options: Options, candidate: Path) -> tuple[Scoring, Scoring]:
-    """The NLU sets with each model, then the escalation sets with each, one model at a time."""
-    nlu = {}
-    for name, model in (("live", options.live_model), ("candidate", candidate)):
-        with stage(f"score_{name}", f"Scoring the {name} model on the held-out messages.") as s:
-            path = options.out / f"{name}-nlu.json"
-            nlu[name] = score_in_child("nlu", model, options.content, path, s, (0.0, 1.0))
-            s.detail = f"{name.capitalize()} model: {describe_nlu(nlu[name])}"
-    with stage("escalation", "Replaying the escalation conversations with both models.") as s:
-        for span, name, model in (
-            ((0.0, 0.5), "live", options.live_model),
-            ((0.5, 1.0), "candidate", candidate),
-        ):
-            path = options.out / f"{name}-escalation.json"
-            nlu[name]["escalation"] = score_in_child(
-                "escalation", model, options.content, path, s, span
-            )
+def score_live(options: Options) -> dict[str, Any]:
+    """The live model on the NLU sets, then on the escalation sets (quietly: it runs while
+    the candidate trains, and its stage reports it when the candidate is ready)."""
+    quiet = Stage("score_live", io.StringIO())
+    scoring = score_in_child(
+        "nlu", options.live_model, options.content, options.out / "live-nlu.json", quiet, (0, 1)
+    )
+    scoring["escalation"] = score_in_child(
+        "escalation",
+        options.live_model,
+        options.content,
+        options.out / "live-escalation.json",
+        quiet,
+        (0, 1),
+    )
+    return scoring
+
+
+def score_both(options: Options, candidate: Path, live: Future[Any]) -> tuple[Scoring, Scoring]:
+    """The live model's scoring (already under way), then the candidate's, one stage each."""
+    with stage("score_live", "Scoring the live model on the held-out messages.") as s:
+        scored = {"live": live.result()}
+        s.detail = f"Live model: {describe_nlu(scored['live'])}"
+    with stage("score_candidate", "Scoring the candidate on the held-out messages.") as s:
+        path = options.out / "candidate-nlu.json"
+        scored["candidate"] = score_in_child("nlu", candidate, options.content, path, s, (0, 1))
+        s.detail = f"Candidate model: {describe_nlu(scored['candidate'])}"
+    with stage("escalation", "Replaying the escalation conversations with the candidate.") as s:
+        path = options.out / "candidate-escalation.json"
+        scored["candidate"]["escalation"] = score_in_child(
+            "escalation", candidate, options.content, path, s, (0, 1)
+        )
         s.detail = "; ".join(
             f"{name}: "
-            + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in nlu[name]["escalation"].items())
+            + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in scored[name]["escalation"].items())
             for name in ("live", "candidate")
         )
-    return Scoring.from_json(nlu["live"]), Scoring.from_json(nlu["candidate"])
+    return Scoring.from_json(scored["live"]), Scoring.from_json(scored["candidate"])
 
 
 def check(options: Options) -> int:
@@ -434,9 +451,16 @@ def check(options: Options) -> int:
     try:
         with stage("validate", "Checking the domain, rules and training data.") as s:
             s.detail = validate(options.content)
-        with stage("train", "Training a candidate model from the edited content.") as s:
-            candidate = train(options.content, options.out, options.cache, s)
-        live, new = score_both(options, candidate)
+        # The live model is scored while the candidate trains: two processes, two cores.
+        with ThreadPoolExecutor(1) as pool:
+            live_scoring = pool.submit(score_live, options)
+            try:
+                with stage("train", "Training a candidate model from the edited content.") as s:
+                    candidate = train(options.content, options.out, options.cache, s)
+                live, new = score_both(options, candidate, live_scoring)
+            except StageFailed:
+                live_scoring.cancel()
+                raise
         with stage("compare", "Comparing the candidate with the live model.") as s:
             report = compare(live, new, Tolerance.load(options.tolerance))
             path = options.out / "report.json"

@@ -51,15 +51,26 @@ class Tolerance:
     per_intent_messages: float = 1.0  # held-out messages of one intent newly misunderstood
     from_traffic_accuracy: float = 0.0  # plus one message of the set, added at check time
     escalation_f1: float = 0.02
+    # Each intent's own measured swing in messages understood; where it was measured, an
+    # intent may lose its own swing plus one message, else ``per_intent_messages``.
+    per_intent_swing: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = TOLERANCE_FILE) -> Tolerance:
         """The measured tolerance, or these conservative defaults when it was never measured."""
         if not path.exists():
             return cls()
-        metrics = json.loads(path.read_text())["metrics"]
+        data = json.loads(path.read_text())
         known = cls.__dataclass_fields__
-        return cls(**{k: float(v["tolerance"]) for k, v in metrics.items() if k in known})
+        figures = {k: float(v["tolerance"]) for k, v in data["metrics"].items() if k in known}
+        swing = {str(k): int(v) for k, v in data.get("per_intent_swing", {}).items()}
+        return cls(**figures, per_intent_swing=swing)
+
+    def messages_for(self, intent: str) -> float:
+        """How many held-out messages ``intent`` may lose before it counts as a regression."""
+        if intent in self.per_intent_swing:
+            return self.per_intent_swing[intent] + 1.0
+        return self.per_intent_messages
 
 
 @dataclass(frozen=True)
@@ -284,7 +295,7 @@ def intent_changes(live: Scoring, candidate: Scoring, tolerance: Tolerance) -> l
         old = before.get(intent, IntentF1(0.0, 0))
         new = after.get(intent, IntentF1(0.0, 0))
         lost = old.correct - new.correct
-        regressed = lost > tolerance.per_intent_messages
+        regressed = lost > tolerance.messages_for(intent)
         rows.append(
             IntentChange(intent, old.f1, new.f1, new.f1 - old.f1, new.support, lost, regressed)
         )

@@ -22,8 +22,11 @@ CONVERSATIONS = Path("tests/escalation/conversations.yml")  # thresholds were tu
 HOLDOUT = Path("tests/escalation/holdout.yml")  # never used to tune anything
 # Written blind on 2026-12-02, before any tuning on it starts; never used to tune anything.
 FRESH = Path("tests/escalation/fresh.yml")
-# The floor `make test` enforces on CONVERSATIONS (tests/escalation/test_gate.py).
-MIN_OVERALL_F1 = 0.90
+# The floor `make test` enforces on CONVERSATIONS (tests/escalation/test_gate.py). The
+# shipped model scores 0.904; retraining the same data with another random seed moves this
+# figure by up to 0.03 (results/gate-noise.md), so a floor of 0.90 failed models that
+# differ from the shipped one only by noise. 0.87 is the shipped figure less that spread.
+MIN_OVERALL_F1 = 0.87
 
 
 @dataclass(frozen=True)
