@@ -75,7 +75,8 @@ test: lint train validate $(CHROMIUM) $(NGINX) $(AXE) ## Run every check: data, 
 
 # No training, no browser, no end-to-end stack; the OpenAPI fuzzing and the 50-agent
 # contention run are left to `make test`.
-FAST_TESTS := tests/handoff tests/actions tests/articles tests/escalation/test_triggers.py tests/test_imports.py
+FAST_TESTS := tests/handoff tests/actions tests/articles tests/studio tests/escalation/test_triggers.py \
+  tests/test_imports.py tests/test_rasa_server.py
 
 test-fast: lint ## Lint, then the unit and service tests (no training, browser or e2e; ~3 min)
 	$(BIN)/python -m pytest $(FAST_TESTS) -m "not slow and not e2e" -q \

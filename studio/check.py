@@ -42,6 +42,7 @@ from studio.gate import (
     FROM_TRAFFIC,
     HELDOUT,
     OUT_OF_SCOPE,
+    POOLED,
     EscalationResult,
     Judged,
     Scoring,
@@ -339,7 +340,8 @@ def score_escalation(model: Path, content: Path, current: Stage) -> dict[str, An
     settings = Settings.load(content / "escalation.yml")
     sets = {path.stem: load_conversations(path) for path in escalation_sets(content)}
     everything = [c for conversations in sets.values() for c in conversations]
-    outcomes = iter(replay(everything, parse_turns(model, everything, settings), settings))
+    replayed = replay(everything, parse_turns(model, everything, settings), settings)
+    outcomes = iter(replayed)
     results = {}
     for name, conversations in sets.items():
         mine = [next(outcomes) for _ in conversations]
@@ -347,6 +349,8 @@ def score_escalation(model: Path, content: Path, current: Stage) -> dict[str, An
             o.conversation.id for o in mine if o.conversation.must_pass and not o.correct
         )
         results[name] = EscalationResult(scores(mine)["overall"].f1, len(mine), failed).__dict__
+    # All sets pooled: what the gate's escalation floor and regression check read.
+    results[POOLED] = EscalationResult(scores(replayed)["overall"].f1, len(replayed)).__dict__
     seconds = time.monotonic() - started
     current.progress(1.0, f"{len(everything)} conversations in {len(sets)} sets, {seconds:.1f} s")
     return results

@@ -22,11 +22,16 @@ CONVERSATIONS = Path("tests/escalation/conversations.yml")  # thresholds were tu
 HOLDOUT = Path("tests/escalation/holdout.yml")  # never used to tune anything
 # Written blind on 2026-12-02, before any tuning on it starts; never used to tune anything.
 FRESH = Path("tests/escalation/fresh.yml")
-# The floor `make test` enforces on CONVERSATIONS (tests/escalation/test_gate.py). The
-# shipped model scores 0.904; retraining the same data with another random seed moves this
-# figure by up to 0.03 (results/gate-noise.md), so a floor of 0.90 failed models that
-# differ from the shipped one only by noise. 0.87 is the shipped figure less that spread.
-MIN_OVERALL_F1 = 0.87
+# Every labelled set; `make test` (tests/escalation/test_gate.py) holds the must-pass
+# conversations of CONVERSATIONS to be right, and the F1 of all three sets pooled (242
+# conversations) to at least MIN_POOLED_F1. The shipped model scores 0.904 on the tuning
+# set alone and 0.732 pooled. The tuning set alone was the floor (0.90) until the studio
+# measured it: retraining the same data with another seed moves it by up to 0.03
+# (results/gate-noise.md), and adding five FAQ phrases moved it 0.05 while the held-out
+# sets moved the other way (fresh -0.01, holdout +0.05): a floor on the set the thresholds
+# were tuned on fails honest changes. Pooled, those phrases cost 0.012.
+ALL_SETS = (CONVERSATIONS, HOLDOUT, FRESH)
+MIN_POOLED_F1 = 0.70
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ import pytest
 
 from bot.escalation import TRIGGERS, Settings
 from tools.escalation_eval import (
+    ALL_SETS,
     CONVERSATIONS,
     HOLDOUT,
-    MIN_OVERALL_F1,
+    MIN_POOLED_F1,
     Outcome,
     load_conversations,
     parse_turns,
@@ -50,7 +51,16 @@ def test_must_pass_conversations(outcomes: list[Outcome]) -> None:
     assert not failed, describe(failed)
 
 
+@pytest.fixture(scope="module")
+def pooled(trained_model: Path) -> list[Outcome]:
+    """Every labelled set, tuning, hold-out and the blind fresh one, replayed together."""
+    conversations = [c for path in ALL_SETS for c in load_conversations(path)]
+    settings = Settings.load()
+    return replay(conversations, parse_turns(trained_model, conversations, settings), settings)
+
+
 @pytest.mark.slow
-def test_overall_f1(outcomes: list[Outcome]) -> None:
-    overall = scores(outcomes)["overall"]
-    assert overall.f1 >= MIN_OVERALL_F1, f"F1 {overall.f1:.3f}\n{describe(outcomes)}"
+def test_pooled_f1(pooled: list[Outcome]) -> None:
+    overall = scores(pooled)["overall"]
+    assert len(pooled) >= 240
+    assert overall.f1 >= MIN_POOLED_F1, f"F1 {overall.f1:.3f} over {len(pooled)} conversations"

@@ -37,7 +37,10 @@ def scoring(messages: list[Judged], macro_f1: float = 0.95, must_fail: int = 0) 
         faq_accuracy=0.95,
         oos_recall=0.90,
         judged=messages,
-        escalation={"conversations": EscalationResult(0.95, 80, failed)},
+        escalation={
+            "conversations": EscalationResult(0.95, 80, failed),
+            "all": EscalationResult(0.80, 240),
+        },
     )
 
 
@@ -93,6 +96,19 @@ def test_every_floor_is_reported_and_an_unmet_one_blocks() -> None:
         "intent_macro_f1 is 0.85, below the 0.90 that make test requires.",
         "1 must-pass escalation conversation(s) are now handled wrongly.",
     ]
+
+
+def test_one_escalation_set_falling_is_shown_but_only_the_pooled_sets_decide() -> None:
+    candidate = scoring(live().judged)
+    candidate.escalation["conversations"] = EscalationResult(0.80, 80)
+    report = compare(live(), candidate, Tolerance())
+    assert report.passed, report.reasons
+    tuning = next(m for m in report.metrics if m.name == "escalation_f1/conversations")
+    assert tuning.change < -0.1 and not tuning.counted_as_regression
+    candidate.escalation["all"] = EscalationResult(0.70, 240)
+    report = compare(live(), candidate, Tolerance())
+    assert not report.passed
+    assert any("escalation" in reason.lower() for reason in report.reasons), report.reasons
 
 
 def test_fixed_and_broken_messages_are_listed_at_most_twenty_each() -> None:
