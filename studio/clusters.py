@@ -13,6 +13,8 @@ marks a cluster ignored: "the message would have joined it".
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +37,23 @@ THRESHOLD = 0.90
 # older ones only join those clusters (or stand alone).
 MAX_CLUSTERED = 3000
 TERMS = 3
-_WORDS = r"(?u)\b\w+\b"
+_WORDS = re.compile(r"(?u)\b\w+\b")
+# A light stemmer, so "engrave", "engraved" and "engraving" are one word to the grouping
+# (the NLU's lemmas do the same; char n-grams alone left such messages apart, measured).
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
+def stem(word: str) -> str:
+    """``word`` without one common English ending, keeping at least four letters."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stemmed_words(text: str) -> list[str]:
+    words = (w for w in _WORDS.findall(text.lower()) if w not in ENGLISH_STOP_WORDS)
+    return [stem(w) for w in words]
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,8 @@ def _featurise(
     """TF-IDF word and character n-gram vectors, fitted on every message given."""
     corpus = [*uniques, *(normalise(t) for t in ignored)]
     # Without stop words: "can you" and "do you" made the topics run together (measured).
-    word_matrix, vocabulary = _tfidf(corpus, token_pattern=_WORDS, stop_words="english")
+    word_matrix, stems = _tfidf(corpus, analyzer=_stemmed_words)
+    vocabulary = _spelled(stems, corpus)
     char_matrix, _ = _tfidf(corpus, analyzer="char_wb", ngram_range=(2, 4))
     # Each part has unit length (or none): halving their squares gives the whole unit length.
     both = sp.hstack([word_matrix, char_matrix], format="csr") / np.sqrt(2)
@@ -111,6 +130,16 @@ def _featurise(
     weights = np.ones(n, dtype=np.float32) if counts is None else counts.astype(np.float32)
     overall = (weights @ present) / weights.sum()
     return _Features(both[:n], both[n:], present, weights, vocabulary, overall)
+
+
+def _spelled(stems: np.ndarray, corpus: list[str]) -> np.ndarray:
+    """Each stem as customers most often wrote it, for the clusters' titles."""
+    seen: dict[str, Counter[str]] = {}
+    for text in corpus:
+        for word in _WORDS.findall(text.lower()):
+            seen.setdefault(stem(word), Counter())[word] += 1
+    names = [seen[str(s)].most_common(1)[0][0] if str(s) in seen else str(s) for s in stems]
+    return np.array(names, dtype=object)
 
 
 def _tfidf(corpus: list[str], **options: Any) -> tuple[sp.csr_matrix, np.ndarray]:
