@@ -87,6 +87,8 @@ class HandoffInput(RestInput):
             await on_new_message(message)
         except Exception:  # as Rasa's REST channel: whatever was said so far is answered
             logger.exception("the turn of %s failed", sender)
+            # The tracker may end at the previous message: no understanding to credit.
+            return response.json({"messages": collector.messages, "understanding": None})
         agent = request.app.ctx.agent
         tracker = await agent.tracker_store.retrieve(sender)
         events = list(tracker.events) if tracker is not None else []

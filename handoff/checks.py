@@ -76,26 +76,39 @@ class Checks:
         if failed:
             logger.info("%d checks were interrupted by a restart", failed)
         while True:
-            check_id = await self.app[EDITING].next_check()
-            if check_id is None:
-                await self.wake.wait()
-                self.wake.clear()
-                continue
             try:
-                await self.run(check_id)
-            except ApiError as error:  # Rasa unreachable, say: expected, no trace
-                logger.warning("check %s could not run: %s", check_id, error.message)
-                await self._finish(
-                    check_id, "failed", None, f"The check could not run: {error.message}"
-                )
-            except Exception as error:
-                logger.exception("check %s failed", check_id)
-                await self._finish(check_id, "failed", None, f"The check could not run: {error}")
+                await self._next()
+            except Exception:  # the database, say: log, wait, carry on with the line
+                logger.exception("the line of checks failed; trying again shortly")
+                await asyncio.sleep(5)
+
+    async def _next(self) -> None:
+        check_id = await self.app[EDITING].next_check()
+        if check_id is None:
+            await self.wake.wait()
+            self.wake.clear()
+            return
+        try:
+            await self.run(check_id)
+        except ApiError as error:  # Rasa unreachable, say: expected, no trace
+            logger.warning("check %s could not run: %s", check_id, error.message)
+            await self._finish(
+                check_id, "failed", None, f"The check could not run: {error.message}"
+            )
+        except Exception as error:
+            logger.exception("check %s failed", check_id)
+            await self._finish(check_id, "failed", None, f"The check could not run: {error}")
 
     async def run(self, check_id: int) -> None:
         editing = self.app[EDITING]
         folder = self.studio_dir / "checks" / str(check_id)
-        await editing.update_check(check_id, state="running", started_at=editing.store.clock())
+        compared = await editing.live_version()  # what this check is compared with
+        await editing.update_check(
+            check_id,
+            state="running",
+            started_at=editing.store.clock(),
+            live_version=compared["id"] if compared else None,
+        )
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, _fresh_snapshot, self.content_dir, folder / "content")
         live = await self.live_model_file()
@@ -133,18 +146,22 @@ class Checks:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
                 start_new_session=True,
+                limit=1 << 20,  # a long progress line must not break the read
             )
             self._process = process
             assert process.stdout is not None  # noqa: S101 - asked for a pipe just above
-            async for raw in process.stdout:
-                try:
-                    line = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(line, dict):
-                    yield line
-            self._exit_code = await process.wait()
-            self._process = None
+            try:
+                async for raw in process.stdout:
+                    try:
+                        line = json.loads(raw)
+                    except ValueError:
+                        continue
+                    if isinstance(line, dict):
+                        yield line
+                self._exit_code = await process.wait()
+            finally:  # a failure here must not leave the worker training on its own
+                await self.stop_worker()
+                self._process = None
 
     async def stop_worker(self) -> None:
         """The service stops: so does a check's worker (the check is marked failed at the
@@ -173,38 +190,49 @@ class Checks:
         started = self.app[SETTINGS].rasa_model
         if started:
             return str(Path(started).resolve())
+        # data/ as the studio first found it (labels since change the hash).
+        found = baseline_dir(self.studio_dir)
+        source = found if found.exists() else self.content_dir
         loop = asyncio.get_running_loop()
-        content_hash = await loop.run_in_executor(None, training_hash, self.content_dir)
+        content_hash = await loop.run_in_executor(None, training_hash, source)
         return str(self.content_dir / "models" / f"larkspur-{content_hash}.tar.gz")
 
     # --- publish and roll back ------------------------------------------------------------
 
     async def publish(self, check_id: int, editor: Row) -> dict[str, Any]:
-        """Make a passed check's model live; its content becomes the published data/."""
-        check = await self.app[EDITING].check(check_id)
-        if check["state"] != "passed":
-            raise Conflict("not_passed", _not_passed(check))
+        """Make a passed check's model live (data/ already holds what it checked, and maybe
+        newer labels, which stay for the next check)."""
         source = self.studio_dir / "checks" / str(check_id)
-        async with self.publishing:
-            if await self.app[EDITING].live_version() is None:
+        async with self.publishing:  # read inside: a second click finds it published
+            check = await self.app[EDITING].check(check_id)
+            if check["state"] != "passed":
+                raise Conflict("not_passed", _not_passed(check))
+            live = await self.app[EDITING].live_version()
+            if (live["id"] if live else None) != check["live_version"]:
+                raise Conflict(
+                    "stale_check",
+                    f"Version {live['id'] if live else '?'} went live after check {check_id} "
+                    "started, so it was not compared with the live model: check again.",
+                )
+            if live is None:
                 await self._keep_original(editor)
             before = await self._live_content()
             version_id = await self._keep(source, check_id, editor, before)
-            live = await self._go_live(version_id, editor, "publish", f"Publish check {check_id}")
             await self.app[EDITING].update_check(check_id, state="published")
-            return live
+            message = f"Publish check {check_id}"
+            return await self._go_live(version_id, editor, "publish", message, restore=False)
 
     async def roll_back(self, version_id: int, editor: Row) -> dict[str, Any]:
         """Make an earlier version live again by the same path, data/ included."""
-        old = await self.app[EDITING].version(version_id)
-        if old["live"]:
-            raise Conflict("already_live", f"Version {version_id} is the live one already.")
         source = self.studio_dir / "versions" / str(version_id)
         async with self.publishing:
+            old = await self.app[EDITING].version(version_id)
+            if old["live"]:
+                raise Conflict("already_live", f"Version {version_id} is the live one already.")
             before = await self._live_content()
             new_id = await self._keep(source, old["check_id"], editor, before, version_id)
             message = f"Roll back to version {version_id}"
-            return await self._go_live(new_id, editor, "roll_back", message)
+            return await self._go_live(new_id, editor, "roll_back", message, restore=True)
 
     async def _live_content(self) -> Path | None:
         live = await self.app[EDITING].live_version()
@@ -247,25 +275,45 @@ class Checks:
         return version_id
 
     async def _go_live(
-        self, version_id: int, editor: Row, action: str, message: str
+        self, version_id: int, editor: Row, action: str, message: str, *, restore: bool
     ) -> dict[str, Any]:
+        """Rasa loads the version's model; then it is recorded as live, at once, so the
+        record never disagrees with what Rasa serves; then data/ (on a roll back), the
+        model file ``make run`` finds, and the editor's commit."""
         folder = self.studio_dir / "versions" / str(version_id)
         started = time.monotonic()
         model = folder / "model.tar.gz"
         await rasa.load_model(self.app[HTTP], self.app[SETTINGS], str(model))
         seconds = time.monotonic() - started
         # A Rasa restarted by tools.serve serves this one too (tools/rasa_server.py).
-        pointer = self.studio_dir / "live-model"
-        pointer.write_text(f"{model}\n")
+        (self.studio_dir / "live-model").write_text(f"{model}\n")
+        editing = self.app[EDITING]
+        await editing.went_live(version_id, editor, None, action, seconds)
+        version = await editing.version(version_id)
+        try:
+            commit = await self._install_and_commit(folder, version, editor, message, restore)
+        except (OSError, subprocess.CalledProcessError):
+            logger.exception(
+                "version %s is live, but installing or committing it failed", version_id
+            )
+            commit = None
+        if commit:
+            await editing.set_commit(version_id, commit)
+        return {**(await editing.version(version_id)), "seconds": round(seconds, 2)}
+
+    async def _install_and_commit(
+        self, folder: Path, version: dict[str, Any], editor: Row, message: str, restore: bool
+    ) -> str | None:
+        from handoff.studio import INBOX  # handoff.studio imports this module
+
         loop = asyncio.get_running_loop()
-        version = await self.app[EDITING].version(version_id)
-        await loop.run_in_executor(None, _install, folder, self.content_dir, version["model_hash"])
-        author = str(editor.name)
-        commit = await loop.run_in_executor(
-            None, git_commit, self.content_dir, folder / "content", author, message
-        )
-        await self.app[EDITING].went_live(version_id, editor, commit, action, seconds)
-        return {**(await self.app[EDITING].version(version_id)), "seconds": round(seconds, 2)}
+        async with self.app[INBOX].write_lock:  # no label is written meanwhile
+            await loop.run_in_executor(
+                None, _install, folder, self.content_dir, version["model_hash"], restore
+            )
+            return await loop.run_in_executor(
+                None, git_commit, self.content_dir, folder / "content", str(editor.name), message
+            )
 
 
 def baseline_dir(studio_dir: Path) -> Path:
@@ -286,6 +334,7 @@ def _fresh_snapshot(content_dir: Path, dest: Path) -> None:
 
 
 def _copy_version(source: Path, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # a leftover of a database reset
     folder.mkdir(parents=True)
     shutil.copy2(source / "model.tar.gz", folder / "model.tar.gz")
     shutil.copytree(source / "content", folder / "content", symlinks=True)
@@ -294,15 +343,16 @@ def _copy_version(source: Path, folder: Path) -> None:
 
 
 def _copy_original(model: Path, content: Path, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # a leftover of a database reset
     folder.mkdir(parents=True)
     shutil.copy2(model, folder / "model.tar.gz")
     shutil.copytree(content, folder / "content", symlinks=True)
 
 
-def _install(folder: Path, content_dir: Path, model_hash: str) -> None:
-    """The version's data/ becomes the content directory's, and its model the one
-    ``make run`` finds for that data (``tools.model_cache``)."""
-    for name in PUBLISHED_PATHS:
+def _install(folder: Path, content_dir: Path, model_hash: str, restore: bool) -> None:
+    """On a roll back, the version's data/ becomes the content directory's; always, its
+    model is the one ``make run`` finds for that data (``tools.model_cache``)."""
+    for name in PUBLISHED_PATHS if restore else ():
         source, target = folder / "content" / name, content_dir / name
         if source.is_dir():
             staging = target.with_name(target.name + ".publishing")

@@ -81,16 +81,6 @@ class Editing:
                 or not (answer.payload or {}).get("answer")
             ):
                 raise NotFound("answer to rate")
-            values = {"helpful": helpful, "created_at": self.store.clock()}
-            changed = await connection.execute(
-                feedback.update()
-                .where(feedback.c.conversation_id == conversation_id, feedback.c.seq == seq)
-                .values(**values)
-            )
-            if not changed.rowcount:
-                await connection.execute(
-                    feedback.insert().values(conversation_id=conversation_id, seq=seq, **values)
-                )
             asked = (
                 await connection.execute(
                     select(messages)
@@ -103,8 +93,18 @@ class Editing:
                     .limit(1)
                 )
             ).first()
-        if asked is None:
-            raise NotFound("question this answer answered")
+            if asked is None:
+                raise NotFound("question this answer answered")
+            values = {"helpful": helpful, "created_at": self.store.clock()}
+            changed = await connection.execute(
+                feedback.update()
+                .where(feedback.c.conversation_id == conversation_id, feedback.c.seq == seq)
+                .values(**values)
+            )
+            if not changed.rowcount:
+                await connection.execute(
+                    feedback.insert().values(conversation_id=conversation_id, seq=seq, **values)
+                )
         return asked
 
     async def ratings(self, conversation_id: str) -> dict[int, bool]:
@@ -419,6 +419,12 @@ class Editing:
             detail = {"version": version_id, "commit": commit, "seconds": round(seconds, 1)}
             await self.audit(connection, editor, action, detail)
 
+    async def set_commit(self, version_id: int, commit: str) -> None:
+        async with self.store.write() as connection:
+            await connection.execute(
+                versions.update().where(versions.c.id == version_id).values(commit=commit)
+            )
+
     async def version(self, version_id: int) -> dict[str, Any]:
         async with self.store.read() as connection:
             row = (
@@ -465,6 +471,7 @@ def check_dict(row: Row, ahead: int) -> dict[str, Any]:
         "report": row.report,
         "error": row.error,
         "ahead": ahead,
+        "live_version": row.live_version,
         "created_at": iso(row.created_at),
         "started_at": iso(row.started_at),
         "finished_at": iso(row.finished_at),

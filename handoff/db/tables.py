@@ -216,6 +216,7 @@ checks = Table(
     Column("stages", JSON, nullable=False),  # the worker's progress lines, latest per stage
     Column("report", JSON),  # studio.gate.GateReport
     Column("error", Text),
+    Column("live_version", Integer),  # the version live when it started: compared with
     Column("created_at", DateTime, nullable=False),
     Column("started_at", DateTime),
     Column("finished_at", DateTime),

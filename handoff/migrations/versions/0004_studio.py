@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("stages", sa.JSON(), nullable=False),
         sa.Column("report", sa.JSON()),
         sa.Column("error", sa.Text),
+        sa.Column("live_version", sa.Integer),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("started_at", sa.DateTime),
         sa.Column("finished_at", sa.DateTime),
