@@ -51,19 +51,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
-from unittest import mock
 
 import aiohttp
 import yaml
 from sqlalchemy import create_engine
 
-from actions.store import get_store, seed
 from bench.report import table, write
+from bench.turns import larkspur
 from handoff.db.tables import conversations, customers, misses
 from studio.content import Content
 from tools.evaluation import predict
 from tools.model_cache import model_path
-from tools.net import free_port
 from tools.serve import ROOT, Stack
 
 TRAFFIC = ROOT / "bench" / "studio_traffic.yml"
@@ -138,7 +136,7 @@ class Api:
         raise RuntimeError(f"nobody answered {text!r}")
 
 
-def expected_label(expect: str, topics: dict[str, dict[str, str]]) -> str:
+def expected_label(expect: str) -> str:
     """``new/<key>`` becomes the FAQ the editor creates for it."""
     return "faq/" + expect.split("/", 1)[1] if expect.startswith("new/") else expect
 
@@ -149,10 +147,10 @@ def judged_correct(prediction: Any, expected: str) -> bool:
     return bool(prediction.intent == expected)
 
 
-def accuracy(model: Path, messages: list[dict[str, str]], topics: dict[str, Any]) -> float:
+def accuracy(model: Path, messages: list[dict[str, str]]) -> float:
     predictions = predict(model, [m["text"] for m in messages])
     right = [
-        judged_correct(p, expected_label(m["expect"], topics))
+        judged_correct(p, expected_label(m["expect"]))
         for p, m in zip(predictions, messages, strict=True)
     ]
     return sum(right) / len(right)
@@ -221,7 +219,7 @@ async def label_everything(
             body: dict[str, Any] = {"miss_ids": ticked, "action": "new_faq", "faq": faq}
             created.add(truth)
         elif truth.startswith(("faq/", "new/")):
-            body = {"miss_ids": ticked, "action": "faq", "target": expected_label(truth, topics)}
+            body = {"miss_ids": ticked, "action": "faq", "target": expected_label(truth)}
         else:
             body = {"miss_ids": ticked, "action": "intent", "target": truth}
         await api.call("POST", "/studio/api/labels", body)
@@ -317,7 +315,6 @@ async def chatter(
             tally[await _answered(socket, client_id)] += 1
     finally:
         await socket.close()
-    tally["conversations"] += 0
     return [session["conversation_id"], *sent]
 
 
@@ -426,32 +423,14 @@ async def timed_inbox(api: Api) -> tuple[float, float, int]:
 
 @contextmanager
 def running_stack(folder: Path) -> Iterator[Stack]:
+    """The whole system (bench.turns) with the studio writing into a git copy of the content."""
     content = folder / "content"
     Content(ROOT).snapshot(content)
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        ["-c", "user.name=bench", "-c", "user.email=b@b", "commit", "-qm", "content"],
-    ):
+    commit = ["-c", "user.name=bench", "-c", "user.email=b@b", "commit", "-qm", "content"]
+    for args in (["init", "-q"], ["add", "-A"], commit):
         subprocess.run(["git", "-C", str(content), *args], check=True, capture_output=True)  # noqa: S603, S607 - git on the bench's own copy
-    store_url = f"sqlite:///{folder / 'store.db'}"
-    seed(get_store(store_url))
-    get_store(store_url).engine.dispose()
-    stack = Stack(
-        model_path(),
-        free_port(),
-        free_port(),
-        var_dir=folder,
-        store_url=store_url,
-        handoff_port=free_port(),
-        content_dir=content,
-    )
-    with mock.patch.dict(os.environ, BENCH_ENV):
-        stack.start(progress=True)
-    try:
+    with larkspur(folder / "var", content, BENCH_ENV) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def add_editor(stack: Stack) -> None:
@@ -477,7 +456,7 @@ async def bench(quick: bool) -> None:
                 await api.call("POST", "/agent/login", {"name": "bench", "password": PASSWORD})
             )["token"]
             with figures.stage("accuracy before, on the later set"):
-                before = await in_thread(accuracy, live_model, traffic.later, traffic.topics)
+                before = await in_thread(accuracy, live_model, traffic.later)
             with figures.stage(f"{len(day)} customers ask their question") as notes:
                 await send_day(api, day)
             with figures.stage("inbox grouped") as notes:
@@ -499,7 +478,7 @@ async def bench(quick: bool) -> None:
                 notes.append(f"Rasa loaded it in {version['seconds']} s; commit {commit}")
             published = stack.var_dir / "studio" / "versions" / str(version["id"]) / "model.tar.gz"
             with figures.stage("accuracy after, on the later set"):
-                after = await in_thread(accuracy, published, traffic.later, traffic.topics)
+                after = await in_thread(accuracy, published, traffic.later)
             bad = "skipped (--quick)" if quick else await bad_change(api, stack, figures)
             versions = await api.call("GET", "/studio/api/versions")
             original = [v["id"] for v in versions["versions"] if v["original"]][-1]

@@ -344,8 +344,11 @@ def describe(error: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def larkspur(folder: Path) -> Iterator[Stack]:
-    """The whole system on free ports, with a throwaway var and a fresh demo store."""
+def larkspur(
+    folder: Path, content_dir: Path = ROOT, env: dict[str, str] = BENCH_ENV
+) -> Iterator[Stack]:
+    """The whole system on free ports, with a throwaway var and a fresh demo store (and the
+    studio writing into ``content_dir``)."""
     model = ROOT / model_path(ROOT)
     if not model.exists():
         raise SystemExit(f"{model} is missing: run `make train` first")
@@ -360,9 +363,10 @@ def larkspur(folder: Path) -> Iterator[Stack]:
         var_dir=folder,
         store_url=store_url,
         handoff_port=free_port(),
+        content_dir=content_dir,
     )
     print("Starting Larkspur (Rasa, action server, handoff service, outbox relay) …", flush=True)
-    with mock.patch.dict(os.environ, BENCH_ENV):
+    with mock.patch.dict(os.environ, env):
         stack.start(progress=True)
     try:
         yield stack
