@@ -196,7 +196,7 @@ misses = Table(
     Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False),
     Column("seq", Integer, nullable=False),  # the customer's message
     Column("text", Text, nullable=False),  # as stored: redacted
-    Column("reasons", JSON, nullable=False),  # handoff.studio.REASONS that fired
+    Column("reasons", JSON, nullable=False),  # handoff.misses.REASONS that fired
     Column("ranking", JSON, nullable=False),  # the bot's top guesses: [[name, confidence]]
     Column("status", String(16), nullable=False),  # open, labelled, ignored
     Column("label_id", Integer, ForeignKey("labels.id")),
