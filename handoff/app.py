@@ -97,11 +97,14 @@ async def relay(app: web.Application) -> AsyncIterator[None]:
 async def check_runner(app: web.Application) -> AsyncIterator[None]:
     """The studio's checks, one at a time, each in a worker process of its own."""
     app[CHECKS] = Checks(app)
+    await app[CHECKS].recover()
     runner = asyncio.create_task(app[CHECKS].run_forever())
     yield
-    runner.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await runner
+    for task in (runner, app[INBOX].refreshing):  # and a regrouping of the inbox under way
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     await app[CHECKS].stop_worker()
 
 

@@ -71,23 +71,30 @@ class Checks:
             )
         return check
 
-    async def run_forever(self) -> None:
+    async def recover(self) -> None:
+        """At start-up, before any request: checks a stopped service left running failed;
+        queued ones wake the line."""
         failed = await self.app[EDITING].interrupted_checks()
         if failed:
             logger.info("%d checks were interrupted by a restart", failed)
-        while True:
-            try:
-                await self._next()
-            except Exception:  # the database, say: log, wait, carry on with the line
-                logger.exception("the line of checks failed; trying again shortly")
-                await asyncio.sleep(5)
+        if await self.app[EDITING].next_check() is not None:
+            self.wake.set()
 
-    async def _next(self) -> None:
-        check_id = await self.app[EDITING].next_check()
-        if check_id is None:
+    async def run_forever(self) -> None:
+        """Sleep until a check is asked for, then run the line; the database is touched
+        only while there is work, so stopping the service never cuts a query short."""
+        while True:
             await self.wake.wait()
             self.wake.clear()
-            return
+            try:
+                while (check_id := await self.app[EDITING].next_check()) is not None:
+                    await self._run_one(check_id)
+            except Exception:  # the database, say: log, and try again at the next wake
+                logger.exception("the line of checks failed")
+                self.wake.set()
+                await asyncio.sleep(5)
+
+    async def _run_one(self, check_id: int) -> None:
         try:
             await self.run(check_id)
         except ApiError as error:  # Rasa unreachable, say: expected, no trace
