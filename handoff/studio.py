@@ -20,11 +20,13 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import Row
 
+from bot.encoder import EncoderError, Remembered
+from bot.encoder import shared as shared_encoder
 from handoff.checks import keep_baseline
 from handoff.db.unit import iso
 from handoff.errors import ApiError, BadRequest
 from handoff.state import EDITING, SETTINGS
-from studio.clusters import Cluster, cluster
+from studio.clusters import Cluster, Encode, cluster
 from studio.content import Content, ContentError
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class Inbox:
     computed_at: str | None = None
     refreshing: asyncio.Task[None] | None = None
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    encode: Encode | None = None
+    encoder_tried: bool = False
 
 
 INBOX = web.AppKey("inbox", Inbox)
@@ -70,6 +74,7 @@ async def inbox(
         "total_messages": version[1],
         "computed_at": state.computed_at,
         "stale": stale,
+        "grouping": "words" if state.encode is None else "sentence encoder",
     }
 
 
@@ -80,7 +85,8 @@ async def _regroup(app: web.Application, version: tuple[int, int]) -> None:
     texts = [row.text for row in rows]
     loop = asyncio.get_running_loop()
     try:
-        groups = await loop.run_in_executor(None, cluster, texts, ignored)
+        encode = await loop.run_in_executor(None, _encoder, state)
+        groups = await loop.run_in_executor(None, cluster, texts, ignored, None, encode)
     except Exception:
         logger.exception("grouping %d misses failed", len(texts))
         return
@@ -90,6 +96,17 @@ async def _regroup(app: web.Application, version: tuple[int, int]) -> None:
     shown = [_cluster(group, rows) for group in groups if not group.ignored]
     state.version, state.clusters = version, shown
     state.computed_at = iso(app[EDITING].store.clock())
+
+
+def _encoder(state: Inbox) -> Encode | None:
+    """The sentence encoder, loaded on first use (seconds); words only if it cannot load."""
+    if not state.encoder_tried:
+        state.encoder_tried = True
+        try:
+            state.encode = Remembered(shared_encoder().encode)
+        except (EncoderError, ImportError, OSError) as error:
+            logger.error("grouping the inbox by words: the sentence encoder failed: %s", error)
+    return state.encode
 
 
 def _cluster(group: Cluster, rows: list[Row]) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """Group similar misunderstood messages, so an editor labels a whole topic at once.
 
-The features are like the NLU pipeline's (config.yml): word counts and ``char_wb``
-2-4-grams, which survive typos, here TF-IDF weighted and L2 normalised. Identical
-messages (``normalise``) collapse into one point; the points are clustered by
-average-linkage agglomerative clustering on cosine distance, cut at ``THRESHOLD``.
+The features are sentence vectors from an encoder (``bot.encoder``: messages that mean
+the same are close even when they share no words), or without one, features like the NLU
+pipeline's (config.yml): word counts and ``char_wb`` 2-4-grams, which survive typos, here
+TF-IDF weighted and L2 normalised. Identical messages (``normalise``) collapse into one
+point; the points are clustered by average-linkage agglomerative clustering on cosine
+distance, cut at ``ENCODER_THRESHOLD`` or ``THRESHOLD``. The clusters' titles always come
+from the words.
 
 Average linkage merges two groups when the mean distance between their members is at most
 the threshold. The mean cosine distance from a vector ``v`` to a group's members is
@@ -15,9 +18,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,6 +36,11 @@ from studio.content import normalise
 # On the blind-written day of bench/studio_traffic.yml it gives clusters 80% pure on
 # average, each topic spread over several (a lower threshold is purer and more scattered).
 THRESHOLD = 0.90
+# Chosen by `make bench-clusters` (results/clusters.md) on days imitated from BANKING77 and
+# CLINC150, never on the studio bench's messages: the highest share of topics found,
+# averaged over the two (0.50 there; the words' best, at 0.90, finds 0.42). BANKING77's
+# finely split intents would want 0.50, CLINC150's distinct ones 0.70.
+ENCODER_THRESHOLD = 0.70
 # Average linkage needs all pairwise distances: the most recent messages are clustered,
 # older ones only join those clusters (or stand alone).
 MAX_CLUSTERED = 3000
@@ -41,6 +49,10 @@ _WORDS = re.compile(r"(?u)\b\w+\b")
 # A light stemmer, so "engrave", "engraved" and "engraving" are one word to the grouping
 # (the NLU's lemmas do the same; char n-grams alone left such messages apart, measured).
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+# Unit-length vectors for texts, one row each (``bot.encoder.Encoder.encode``).
+Encode = Callable[[list[str]], np.ndarray]
+Vectors: TypeAlias = sp.csr_matrix | np.ndarray
 
 
 def stem(word: str) -> str:
@@ -69,8 +81,8 @@ class Cluster:
 class _Features:
     """Unit-length vectors of the unique messages and the ignored ones, and word weights."""
 
-    vectors: sp.csr_matrix
-    ignored: sp.csr_matrix
+    vectors: Vectors
+    ignored: Vectors
     words: sp.csr_matrix  # which words each unique message has (0 or 1)
     counts: np.ndarray  # how often each unique message occurs
     vocabulary: np.ndarray
@@ -78,16 +90,21 @@ class _Features:
 
 
 def cluster(
-    texts: Sequence[str], ignored: Sequence[str] = (), threshold: float = THRESHOLD
+    texts: Sequence[str],
+    ignored: Sequence[str] = (),
+    threshold: float | None = None,
+    encode: Encode | None = None,
 ) -> list[Cluster]:
     """Cluster ``texts`` (newest first), largest cluster first; a lone message is one too.
 
     A cluster is ``ignored`` when one of the ``ignored`` messages would have joined it.
+    With ``encode`` the messages are compared by their sentence vectors, else by words.
     """
     if not texts:
         return []
+    threshold = _threshold(threshold, encode)
     uniques, groups = _collapse(texts)
-    features = _featurise(uniques, ignored, np.array([len(g) for g in groups]))
+    features = _featurise(uniques, ignored, np.array([len(g) for g in groups]), encode)
     labels = _labels(features.vectors, threshold)
     clusters = [
         _cluster(features, groups, np.flatnonzero(labels == label), threshold)
@@ -96,14 +113,32 @@ def cluster(
     return sorted(clusters, key=lambda c: (-len(c.members), c.members[0]))
 
 
-def nearest(text: str, texts: Sequence[str], threshold: float = THRESHOLD) -> int | None:
+def nearest(
+    text: str,
+    texts: Sequence[str],
+    threshold: float | None = None,
+    encode: Encode | None = None,
+) -> int | None:
     """The index of the message in ``texts`` most like ``text``, if within ``threshold``."""
     if not texts:
         return None
-    features = _featurise([normalise(t) for t in texts], [text])
-    similarity = (features.vectors @ features.ignored.T).toarray().ravel()
+    threshold = _threshold(threshold, encode)
+    features = _featurise([normalise(t) for t in texts], [text], encode=encode)
+    similarity = _dot(features.vectors, features.ignored).ravel()
     best = int(np.argmax(similarity))
     return best if 1.0 - similarity[best] <= threshold else None
+
+
+def _threshold(threshold: float | None, encode: Encode | None) -> float:
+    if threshold is not None:
+        return threshold
+    return THRESHOLD if encode is None else ENCODER_THRESHOLD
+
+
+def _dot(a: Vectors, b: Vectors) -> np.ndarray:
+    """The dense matrix of dot products of the rows of ``a`` with the rows of ``b``."""
+    product = a @ b.T
+    return product.toarray() if sp.issparse(product) else np.asarray(product)
 
 
 def _collapse(texts: Sequence[str]) -> tuple[list[str], list[list[int]]]:
@@ -115,16 +150,23 @@ def _collapse(texts: Sequence[str]) -> tuple[list[str], list[list[int]]]:
 
 
 def _featurise(
-    uniques: Sequence[str], ignored: Sequence[str], counts: np.ndarray | None = None
+    uniques: Sequence[str],
+    ignored: Sequence[str],
+    counts: np.ndarray | None = None,
+    encode: Encode | None = None,
 ) -> _Features:
-    """TF-IDF word and character n-gram vectors, fitted on every message given."""
+    """Sentence vectors, or TF-IDF word and character n-gram vectors fitted on every
+    message given; which words each message has, for the titles."""
     corpus = [*uniques, *(normalise(t) for t in ignored)]
     # Without stop words: "can you" and "do you" made the topics run together (measured).
     word_matrix, stems = _tfidf(corpus, analyzer=_stemmed_words)
     vocabulary = _spelled(stems, corpus)
-    char_matrix, _ = _tfidf(corpus, analyzer="char_wb", ngram_range=(2, 4))
-    # Each part has unit length (or none): halving their squares gives the whole unit length.
-    both = sp.hstack([word_matrix, char_matrix], format="csr") / np.sqrt(2)
+    if encode is not None:
+        both: Vectors = np.asarray(encode(corpus), dtype=np.float32)
+    else:
+        char_matrix, _ = _tfidf(corpus, analyzer="char_wb", ngram_range=(2, 4))
+        # Each part has unit length (or none): halving their squares gives the whole unit.
+        both = sp.hstack([word_matrix, char_matrix], format="csr") / np.sqrt(2)
     n = len(uniques)
     present = (word_matrix[:n] > 0).astype(np.float32).tocsr()
     weights = np.ones(n, dtype=np.float32) if counts is None else counts.astype(np.float32)
@@ -151,7 +193,7 @@ def _tfidf(corpus: list[str], **options: Any) -> tuple[sp.csr_matrix, np.ndarray
         return sp.csr_matrix((len(corpus), 0), dtype=np.float32), np.array([], dtype=object)
 
 
-def _labels(vectors: sp.csr_matrix, threshold: float) -> np.ndarray:
+def _labels(vectors: Vectors, threshold: float) -> np.ndarray:
     """A cluster label per vector: the most recent ones clustered, the others attached."""
     head = vectors[:MAX_CLUSTERED]
     labels = _agglomerate(head, threshold)
@@ -162,35 +204,34 @@ def _labels(vectors: sp.csr_matrix, threshold: float) -> np.ndarray:
     return labels
 
 
-def _agglomerate(vectors: sp.csr_matrix, threshold: float) -> np.ndarray:
+def _agglomerate(vectors: Vectors, threshold: float) -> np.ndarray:
     """Average-linkage clustering on cosine distance, cut at ``threshold``."""
     if vectors.shape[0] == 1:
         return np.zeros(1, dtype=np.int64)
-    distances = 1.0 - (vectors @ vectors.T).toarray().astype(np.float64)
+    distances = 1.0 - _dot(vectors, vectors).astype(np.float64)
     np.clip(distances, 0.0, 2.0, out=distances)
     np.fill_diagonal(distances, 0.0)
     tree = linkage(squareform(distances, checks=False), method="average")
     return fcluster(tree, t=threshold, criterion="distance").astype(np.int64)
 
 
-def _attach(
-    rest: sp.csr_matrix, head: sp.csr_matrix, labels: np.ndarray, threshold: float
-) -> np.ndarray:
+def _attach(rest: Vectors, head: Vectors, labels: np.ndarray, threshold: float) -> np.ndarray:
     """Each older message's nearest cluster, if it would join it, else a new label."""
     names, membership = np.unique(labels, return_inverse=True)
-    similarity = (rest @ _means(head, membership, len(names)).T).toarray()
+    similarity = _dot(rest, _means(head, membership, len(names)))
     best = similarity.argmax(axis=1)
     joins = 1.0 - similarity[np.arange(len(best)), best] <= threshold
     fresh = labels.max() + 1 + np.arange(len(best))
     return np.where(joins, names[best], fresh)
 
 
-def _means(vectors: sp.csr_matrix, membership: np.ndarray, groups: int) -> sp.csr_matrix:
+def _means(vectors: Vectors, membership: np.ndarray, groups: int) -> Vectors:
     """The (unnormalised) mean vector of each group: row ``g`` averages its members."""
     sizes = np.bincount(membership, minlength=groups).astype(np.float32)
     rows = np.arange(len(membership))
     weights = sp.csr_matrix((1.0 / sizes[membership], (membership, rows)), (groups, len(rows)))
-    return (weights @ vectors).tocsr()
+    means = weights @ vectors
+    return means.tocsr() if sp.issparse(means) else np.asarray(means)
 
 
 def _cluster(
@@ -198,12 +239,12 @@ def _cluster(
 ) -> Cluster:
     """One cluster of unique messages ``points``, its members ordered most central first."""
     vectors = features.vectors[points]
-    centre = sp.csr_matrix(vectors.mean(axis=0))
-    closeness = (vectors @ centre.T).toarray().ravel()
+    centre = np.asarray(vectors.mean(axis=0)).reshape(1, -1)
+    closeness = _dot(vectors, centre).ravel()
     ordered = points[np.argsort(-closeness, kind="stable")]
     members = tuple(index for point in ordered for index in groups[point])
     ignored = features.ignored.shape[0] > 0 and bool(
-        (1.0 - (features.ignored @ centre.T).toarray() <= threshold).any()
+        (1.0 - _dot(features.ignored, centre) <= threshold).any()
     )
     return Cluster(members, _terms(features, points), ignored)
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from studio.clusters import THRESHOLD, Cluster, cluster, nearest
+from studio.clusters import THRESHOLD, Cluster, Encode, cluster, nearest
 
 # Four topics the bot might miss, as customers type them (typos included), and messages
 # on nothing in particular. Written for this test; THRESHOLD was chosen on this set.
@@ -163,3 +163,45 @@ def test_nearest_finds_the_closest_message_within_the_threshold() -> None:
     assert nearest("qwzx", texts) is None
     assert nearest("anything", []) is None
     assert 0 < THRESHOLD < 1
+
+
+# By meaning: the same questions in words they do not share, which the word features keep
+# apart. Written for this test, not taken from any training data.
+PARAPHRASES = {
+    "rental": [
+        "can I hire a tent for the weekend",
+        "do you lend out camping equipment for a fee",
+        "I only need a stove for one trip, could I borrow one and pay",
+    ],
+    "trade_in": [
+        "will you give me store credit for my old boots",
+        "I want to swap my worn backpack for a discount",
+        "do you buy back used gear",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def encode() -> Encode:
+    from bot.encoder import Remembered, shared
+
+    return Remembered(shared().encode)
+
+
+@pytest.mark.slow
+def test_the_encoder_groups_by_meaning_where_words_do_not(encode: Encode) -> None:
+    texts = [*PARAPHRASES["rental"], *PARAPHRASES["trade_in"], "what's the weather in boone"]
+    by_meaning = cluster(texts, encode=encode)
+    assert sorted(tuple(sorted(c.members)) for c in by_meaning) == [(0, 1, 2), (3, 4, 5), (6,)]
+    assert len(cluster(texts)) > 3  # the words alone leave these apart
+
+
+@pytest.mark.slow
+def test_the_encoder_joins_new_messages_to_ignored_ones(encode: Encode) -> None:
+    ignored = ["what's the weather in boone", "will it rain this weekend"]
+    texts = [*PARAPHRASES["rental"], "is it going to be sunny on saturday"]
+    clusters = cluster(texts, ignored, encode=encode)
+    by_member = {i: c for c in clusters for i in c.members}
+    assert by_member[3].ignored
+    assert not by_member[0].ignored
+    assert nearest("any chance of showers tomorrow", ignored, encode=encode) == 1

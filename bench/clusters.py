@@ -1,0 +1,125 @@
+"""Choose the studio's grouping thresholds on public data, not on the studio bench's messages.
+
+    python -m bench.clusters [--rounds 10]
+
+Each round imitates a day of misses: three intents of a public dataset play the topics the
+bot does not know (30 messages each) among 210 messages of the other intents. A topic is
+*found* when one cluster holds at least 80 % of its messages and is itself at least 80 %
+that topic, the studio bench's criterion. Both ways of grouping (the sentence encoder and
+the words) are swept; the table gives the share of topics found, the mean share of a topic
+in its largest cluster, and that cluster's mean purity. BANKING77 and CLINC150 test
+messages, seeded draws; a dataset that is absent is skipped and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from bench.datasets import Pair, load
+from bench.report import table, write
+from studio.clusters import Encode, cluster
+
+TOPICS, PER_TOPIC, BACKGROUND = 3, 30, 210
+FOUND = 0.8
+SWEEPS = {
+    "sentence encoder": [round(0.30 + 0.05 * i, 2) for i in range(11)],
+    "words": [round(0.80 + 0.02 * i, 2) for i in range(9)],
+}
+
+
+def day(pairs: Sequence[Pair], seed: int) -> tuple[list[str], list[str | None]]:
+    """Messages of one imitated day and, for each, its topic (None for the background)."""
+    rng = random.Random(seed)  # noqa: S311 -- seeded draws of benchmark messages
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    for text, intent in pairs:
+        by_intent[intent].append(text)
+    intents = sorted(i for i, texts in by_intent.items() if len(texts) >= PER_TOPIC)
+    topics = rng.sample(intents, TOPICS)
+    chosen: list[tuple[str, str | None]] = [
+        (t, topic) for topic in topics for t in rng.sample(by_intent[topic], PER_TOPIC)
+    ]
+    rest = [text for text, intent in pairs if intent not in topics]
+    chosen += [(t, None) for t in rng.sample(rest, BACKGROUND)]
+    rng.shuffle(chosen)
+    return [t for t, _ in chosen], [topic for _, topic in chosen]
+
+
+def score(clusters: list[list[int]], truth: list[str | None]) -> list[tuple[float, float]]:
+    """For each topic: the share of it in its largest cluster, and that cluster's purity."""
+    out = []
+    for topic in sorted({t for t in truth if t is not None}):
+        total = sum(1 for t in truth if t == topic)
+        best = max(clusters, key=lambda c: sum(1 for i in c if truth[i] == topic))
+        held = sum(1 for i in best if truth[i] == topic)
+        out.append((held / total, held / len(best)))
+    return out
+
+
+def sweep(name: str, pairs: Sequence[Pair], rounds: int, encode: Encode) -> list[list[str]]:
+    days = [day(pairs, seed) for seed in range(rounds)]
+    rows = []
+    for grouping, thresholds in SWEEPS.items():
+        use = encode if grouping == "sentence encoder" else None
+        for threshold in thresholds:
+            scores: list[tuple[float, float]] = []
+            start = time.perf_counter()
+            for texts, truth in days:
+                found = cluster(texts, threshold=threshold, encode=use)
+                scores += score([list(c.members) for c in found], truth)
+            seconds = (time.perf_counter() - start) / len(days)
+            hit = np.mean([share >= FOUND and purity >= FOUND for share, purity in scores])
+            rows.append(
+                [
+                    name,
+                    grouping,
+                    f"{threshold:.2f}",
+                    f"{hit:.2f}",
+                    f"{np.mean([s for s, _ in scores]):.2f}",
+                    f"{np.mean([p for _, p in scores]):.2f}",
+                    f"{seconds:.2f}",
+                ]
+            )
+    return rows
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    options = parser.parse_args(argv)
+    from bot.encoder import Remembered, shared
+
+    encode = Remembered(shared().encode)
+    rows: list[list[str]] = []
+    skipped: list[str] = []
+    for name in ("BANKING77", "CLINC150"):
+        dataset = load(name)
+        if isinstance(dataset, str):
+            skipped.append(dataset)
+            print(dataset)
+            continue
+        rows += sweep(name, dataset.test, options.rounds, encode)
+    if not rows:
+        return 1
+    header = ["dataset", "grouping", "threshold", "topics found", "share", "purity", "s/day"]
+    text = (
+        f"{options.rounds} seeded days per dataset, each {TOPICS} topics × {PER_TOPIC} messages "
+        f"among {BACKGROUND} others. Found: one cluster holds ≥ {FOUND:.0%} of a topic and is "
+        f"≥ {FOUND:.0%} that topic. s/day: seconds to group one day (encoder vectors cached "
+        "after the first threshold).\n\n" + table(header, rows)
+    )
+    sections = {"Topics found by threshold": text}
+    if skipped:
+        sections["Skipped"] = "\n".join(f"- {line}" for line in skipped)
+    write("clusters", "make bench-clusters", sections)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

