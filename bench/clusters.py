@@ -1,6 +1,6 @@
 """Choose the studio's grouping thresholds on public data, not on the studio bench's messages.
 
-    python -m bench.clusters [--rounds 10]
+    python -m bench.clusters [--rounds 8]
 
 Each round imitates a day of misses: three intents of a public dataset play the topics the
 bot does not know (30 messages each) among 210 messages of the other intents. A topic is
@@ -91,7 +91,7 @@ def sweep(name: str, pairs: Sequence[Pair], rounds: int, encode: Encode) -> list
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=8)
     options = parser.parse_args(argv)
     from bot.encoder import Remembered, shared
 

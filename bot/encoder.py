@@ -178,12 +178,12 @@ _shared: Encoder | None = None
 _shared_lock = threading.Lock()
 
 
-def shared() -> Encoder:
-    """This process's encoder, loaded on first use."""
+def shared(threads: int | None = None) -> Encoder:
+    """This process's encoder, loaded on first use (with ``threads`` for TensorFlow)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = Encoder()
+            _shared = Encoder(threads=threads)
         return _shared
 
 

@@ -103,7 +103,8 @@ def _encoder(state: Inbox) -> Encode | None:
     if not state.encoder_tried:
         state.encoder_tried = True
         try:
-            state.encode = Remembered(shared_encoder().encode)
+            # One thread: the service's chats keep the other cores while the inbox groups.
+            state.encode = Remembered(shared_encoder(threads=1).encode)
         except (EncoderError, ImportError, OSError) as error:
             logger.error("grouping the inbox by words: the sentence encoder failed: %s", error)
     return state.encode
