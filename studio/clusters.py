@@ -38,8 +38,8 @@ from studio.content import normalise
 THRESHOLD = 0.90
 # Chosen by `make bench-clusters` (results/clusters.md) on days imitated from BANKING77 and
 # CLINC150, never on the studio bench's messages: the highest share of topics found,
-# averaged over the two (0.50 there; the words' best, at 0.90, finds 0.42). BANKING77's
-# finely split intents would want 0.50, CLINC150's distinct ones 0.70.
+# averaged over the two (half of them, where the words find 0.42 at their best, 0.90).
+# BANKING77's finely split intents alone would want 0.50, CLINC150's distinct ones 0.70.
 ENCODER_THRESHOLD = 0.70
 # Average linkage needs all pairwise distances: the most recent messages are clustered,
 # older ones only join those clusters (or stand alone).
