@@ -145,9 +145,9 @@ bench-turns: train ## Bot turns at 1 and 20 chats vs the stock rasa init bot [AR
 bench-studio: train $(STORE_DB) ## The studio's loop on 300 unseen messages [QUICK=1] (writes results/studio.md)
 	$(BIN)/python -m bench.studio $(if $(QUICK),--quick)
 
-# Trains the shipped data 3 times (~15 min on 2 cores); the studio's gate reads the result.
 bench-clusters: $(INSTALLED) $(ENCODER) ## Choose the inbox's grouping thresholds on BANKING77 and CLINC150 (writes results/clusters.md)
 	$(BIN)/python -m bench.clusters $(ARGS)
 
+# Trains the shipped data 3 times (~15 min on 2 cores); the studio's gate reads the result.
 bench-gate: $(INSTALLED) $(SPACY_MODEL) ## Retraining noise of the studio gate's figures [ARGS=--runs 5] (writes results/gate-tolerance.json)
 	$(BIN)/python -m bench.gate_noise $(ARGS)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import threading
 import zipfile
@@ -79,10 +80,7 @@ def install(folder: Path = FOLDER) -> Path:
         for name in NEEDED:
             (partial / name).write_bytes(bundle.read(name))
     verify(partial)
-    if folder.exists():
-        for old in folder.iterdir():
-            old.unlink()
-        folder.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
     return folder
 
