@@ -1,10 +1,10 @@
-"""The Rasa launcher serves the studio's published model once there is one."""
+"""The Rasa launcher serves the studio's published model once there is one, behind its token."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tools.rasa_server import live_model
+from tools.rasa_server import live_model, rasa_argv
 
 ARGV = ["--port", "5005", "--model", "models/larkspur-abc.tar.gz", "--endpoints", "e.yml"]
 
@@ -23,3 +23,13 @@ def test_a_published_model_replaces_the_given_one(tmp_path: Path) -> None:
     (tmp_path / "live-model").write_text(f"{model}\n")
     served = live_model(ARGV, str(tmp_path / "live-model"))
     assert served == ["--port", "5005", "--model", str(model), "--endpoints", "e.yml"]
+
+
+def test_a_token_that_starts_with_a_dash_reaches_rasa_whole() -> None:
+    from rasa.__main__ import create_argument_parser
+
+    token = "-Zq3_x"  # token_urlsafe starts one key in 64 this way
+    parsed = create_argument_parser().parse_args(rasa_argv(token, ARGV)[1:])
+    assert parsed.auth_token == token
+    assert parsed.enable_api
+    assert parsed.port == 5005

@@ -25,14 +25,20 @@ def live_model(argv: list[str], pointer: str) -> list[str]:
     return [*argv[:at], published, *argv[at + 1 :]]
 
 
+def rasa_argv(token: str, argv: list[str]) -> list[str]:
+    """``rasa run`` with the API on behind ``token``. The token is one "=" joined argument:
+    one that starts with "-" (``token_urlsafe`` makes one in 64) would otherwise read to
+    argparse as the next option, and Rasa would not start."""
+    return ["rasa", "run", "--enable-api", f"--auth-token={token}", *argv]
+
+
 def main(argv: list[str]) -> None:
     token = os.environ.get("RASA_TOKEN", "")
     if not token:
         raise SystemExit("RASA_TOKEN is not set: Rasa's API would be open to anyone.")
     from rasa.__main__ import main as rasa_main  # Rasa is slow to import: only when run
 
-    argv = live_model(argv, os.environ.get("LARKSPUR_LIVE_MODEL", ""))
-    sys.argv = ["rasa", "run", "--enable-api", "--auth-token", token, *argv]
+    sys.argv = rasa_argv(token, live_model(argv, os.environ.get("LARKSPUR_LIVE_MODEL", "")))
     rasa_main()
 
 
