@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOCK_HASH := $(shell cat requirements.lock requirements-nodeps.txt | sha256sum | cut -c1-12)
 INSTALLED := $(VENV)/.installed-$(LOCK_HASH)
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/larkspur
+VENV_STORE := $(CACHE)/venv-$(LOCK_HASH)
+CACHE_KEEP := 3# venvs and models each: the newest are kept, older ones removed
 SPACY_MODEL := models/spacy/en_larkspur/meta.json
 ENCODER := models/encoder/all-MiniLM-L6-v2/config.json
 STORE_DB := var/store.db
@@ -24,14 +27,21 @@ export PYTHONDONTWRITEBYTECODE := 1
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# The venv and the trained models are kept in $(CACHE) by content hash: a second clone
+# (CI's, say) with the same lock file links the same venv and copies the same model.
 $(INSTALLED): requirements.lock requirements-nodeps.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (see above)." >&2; exit 1; }
-	@test -x $(BIN)/python || { echo "Creating $(VENV) with $(PYTHON310)"; $(PYTHON310) -m venv $(VENV); }
-	@echo "Installing pinned dependencies into $(VENV) (first time: a few minutes) …"
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip wheel
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+	@if [ ! -f $(VENV_STORE)/.complete ]; then \
+	  echo "Creating $(VENV_STORE) with $(PYTHON310) (first time: a few minutes) …"; \
+	  rm -rf $(VENV_STORE) && mkdir -p $(CACHE) && $(PYTHON310) -m venv $(VENV_STORE) && \
+	  $(VENV_STORE)/bin/pip install --quiet --disable-pip-version-check --upgrade pip wheel && \
+	  $(VENV_STORE)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock && \
+	  $(VENV_STORE)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+	    -r requirements-nodeps.txt && \
+	  touch $(VENV_STORE)/.complete || exit 1; \
+	  ls -dt $(CACHE)/venv-* | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -rf; \
+	else echo "Reusing $(VENV_STORE) (same lock files)"; fi
+	@rm -rf $(VENV) && ln -s $(VENV_STORE) $(VENV) && touch $@
 
 install: $(INSTALLED) $(ENCODER) ## Create .venv and install the locked dependencies (reused if unchanged)
 
@@ -42,12 +52,15 @@ $(ENCODER): bot/encoder.py $(INSTALLED)
 	$(BIN)/python -m bot.encoder install
 
 train: $(INSTALLED) $(SPACY_MODEL) $(ENCODER) ## Train the model if its inputs changed (else reuse it)
-	@model=$$($(BIN)/python -m tools.model_cache); \
+	@model=$$($(BIN)/python -m tools.model_cache); kept=$(CACHE)/$$model; \
 	if [ -f "$$model" ]; then echo "Model up to date: $$model"; \
+	elif [ -f "$$kept" ]; then echo "Model from the cache: $$kept"; cp "$$kept" "$$model"; \
 	else echo "Training $$model …"; \
 	  $(BIN)/rasa train --config config.yml --domain domain.yml --data $(RASA_DATA) \
 	    --out models --fixed-model-name $$(basename $$model .tar.gz) && \
-	  find models -maxdepth 1 -name 'larkspur-*.tar.gz' ! -path "$$model" -delete; fi
+	  mkdir -p $(CACHE)/models && cp "$$model" "$$kept.tmp" && mv "$$kept.tmp" "$$kept" && \
+	  { ls -t $(CACHE)/models/larkspur-*.tar.gz | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -f; } || exit 1; fi; \
+	find models -maxdepth 1 -name 'larkspur-*.tar.gz' ! -path "$$model" -delete
 
 validate: $(INSTALLED) ## Check training data, domain and rules for errors
 	$(BIN)/rasa data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings

@@ -15,8 +15,9 @@ it is doing; the last line is ``{"stage": "done", "passed": ..., "report": "OUT/
 Exit status: 0 passed, 1 the gate blocks the candidate, 2 a stage failed (the content does
 not validate, training failed, or the check itself broke); then no "done" line follows.
 
-Each model is scored in a child process of its own, so only one Rasa model is in memory
-at a time and its memory is returned when the child exits.
+Each scoring runs in a child process of its own, which returns its model's memory when it
+exits. Two run at a time, one per core: the live model's while the candidate trains, then
+the candidate's NLU scoring beside its escalation replay.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -66,6 +68,9 @@ COMPONENT_LINE = re.compile(r"(Finished training component|Restored component) '
 EPOCH_LINE = re.compile(r"Epochs:\s+(\d+)%")
 
 
+EMITTING = threading.Lock()
+
+
 class StageFailed(Exception):
     """A stage could not finish; the message says why, for the editor."""
 
@@ -82,7 +87,9 @@ class Stage:
         line["seconds"] = round(self.elapsed(), 2)
         if progress is not None:
             line["progress"] = round(min(max(progress, 0.0), 1.0), 3)
-        print(json.dumps(line), file=self.out, flush=True)
+        with EMITTING:  # stages run side by side: their lines must not interleave
+            self.out.write(json.dumps(line) + "\n")
+            self.out.flush()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -427,25 +434,31 @@ def score_live(options: Options) -> dict[str, Any]:
 
 
 def score_both(options: Options, candidate: Path, live: Future[Any]) -> tuple[Scoring, Scoring]:
-    """The live model's scoring (already under way), then the candidate's, one stage each."""
+    """The live model's scoring (already under way), then the candidate's: its NLU scoring
+    and its escalation replay side by side, a child process and a stage each."""
     with stage("score_live", "Scoring the live model on the held-out messages.") as s:
         scored = {"live": live.result()}
         s.detail = f"Live model: {describe_nlu(scored['live'])}"
-    with stage("score_candidate", "Scoring the candidate on the held-out messages.") as s:
-        path = options.out / "candidate-nlu.json"
-        scored["candidate"] = score_in_child("nlu", candidate, options.content, path, s, (0, 1))
-        s.detail = f"Candidate model: {describe_nlu(scored['candidate'])}"
+    with ThreadPoolExecutor(1) as pool:
+        with stage("score_candidate", "Scoring the candidate on the held-out messages.") as s:
+            replaying = pool.submit(replay_candidate, options, candidate, scored["live"])
+            path = options.out / "candidate-nlu.json"
+            scored["candidate"] = score_in_child("nlu", candidate, options.content, path, s, (0, 1))
+            s.detail = f"Candidate model: {describe_nlu(scored['candidate'])}"
+        scored["candidate"]["escalation"] = replaying.result()
+    return Scoring.from_json(scored["live"]), Scoring.from_json(scored["candidate"])
+
+
+def replay_candidate(options: Options, candidate: Path, live: dict[str, Any]) -> Any:
+    """The escalation conversations through the candidate, its F1 beside the live model's."""
     with stage("escalation", "Replaying the escalation conversations with the candidate.") as s:
         path = options.out / "candidate-escalation.json"
-        scored["candidate"]["escalation"] = score_in_child(
-            "escalation", candidate, options.content, path, s, (0, 1)
-        )
+        replayed = score_in_child("escalation", candidate, options.content, path, s, (0, 1))
         s.detail = "; ".join(
-            f"{name}: "
-            + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in scored[name]["escalation"].items())
-            for name in ("live", "candidate")
+            f"{name}: " + ", ".join(f"{k} F1 {v['f1']:.3f}" for k, v in scores.items())
+            for name, scores in (("live", live["escalation"]), ("candidate", replayed))
         )
-    return Scoring.from_json(scored["live"]), Scoring.from_json(scored["candidate"])
+    return replayed
 
 
 def check(options: Options) -> int:

@@ -28,7 +28,7 @@ def test_a_published_model_replaces_the_given_one(tmp_path: Path) -> None:
 def test_a_token_that_starts_with_a_dash_reaches_rasa_whole() -> None:
     from rasa.__main__ import create_argument_parser
 
-    token = "-Zq3_x"  # token_urlsafe starts one key in 64 this way
+    token = "-Zq3_x"  # noqa: S105 - a made-up key: token_urlsafe starts one in 64 with "-"
     parsed = create_argument_parser().parse_args(rasa_argv(token, ARGV)[1:])
     assert parsed.auth_token == token
     assert parsed.enable_api
