@@ -44,7 +44,7 @@ class Inbox:
     refreshing: asyncio.Task[None] | None = None
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     encode: Encode | None = None
-    encoder_tried: bool = False
+    encoder_loading: asyncio.Future[Encode | None] | None = None
 
 
 INBOX = web.AppKey("inbox", Inbox)
@@ -85,7 +85,7 @@ async def _regroup(app: web.Application, version: tuple[int, int]) -> None:
     texts = [row.text for row in rows]
     loop = asyncio.get_running_loop()
     try:
-        encode = await loop.run_in_executor(None, _encoder, state)
+        encode = await asyncio.shield(load_encoder(app))
         groups = await loop.run_in_executor(None, cluster, texts, ignored, None, encode)
     except Exception:
         logger.exception("grouping %d misses failed", len(texts))
@@ -98,15 +98,23 @@ async def _regroup(app: web.Application, version: tuple[int, int]) -> None:
     state.computed_at = iso(app[EDITING].store.clock())
 
 
-def _encoder(state: Inbox) -> Encode | None:
-    """The sentence encoder, loaded on first use (seconds); words only if it cannot load."""
-    if not state.encoder_tried:
-        state.encoder_tried = True
-        try:
-            # One thread: the service's chats keep the other cores while the inbox groups.
-            state.encode = Remembered(shared_encoder(threads=1).encode)
-        except (EncoderError, ImportError, OSError) as error:
-            logger.error("grouping the inbox by words: the sentence encoder failed: %s", error)
+def load_encoder(app: web.Application) -> asyncio.Future[Encode | None]:
+    """The sentence encoder, loading in a worker thread from the first call on (seconds):
+    an editor who signs in starts it, so the inbox seldom waits for it."""
+    state = app[INBOX]
+    if state.encoder_loading is None:
+        loop = asyncio.get_running_loop()
+        state.encoder_loading = loop.run_in_executor(None, _load_encoder, state)
+    return state.encoder_loading
+
+
+def _load_encoder(state: Inbox) -> Encode | None:
+    """Words only if it cannot load."""
+    try:
+        # One thread: the service's chats keep the other cores while the inbox groups.
+        state.encode = Remembered(shared_encoder(threads=1).encode)
+    except (EncoderError, ImportError, OSError) as error:
+        logger.error("grouping the inbox by words: the sentence encoder failed: %s", error)
     return state.encode
 
 

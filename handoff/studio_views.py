@@ -26,7 +26,9 @@ def path_id(request: web.Request, name: str) -> int:
 
 
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(agent_dict(editor(request)))
+    signed_in = editor(request)
+    studio.load_encoder(request.app)  # the page asks this first; its inbox comes next
+    return web.json_response(agent_dict(signed_in))
 
 
 async def inbox(request: web.Request) -> web.Response:

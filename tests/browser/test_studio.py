@@ -119,6 +119,8 @@ def test_an_editor_labels_a_topic_with_the_keyboard_alone(
     expect(card).to_be_visible(timeout=UI_MS)
     expect(card.get_by_role("heading", level=3)).to_have_text(" · ".join(cluster["terms"]))
     expect(card.locator(".size")).to_have_text(f"{cluster['size']} messages")
+    # The service groups by its sentence encoder, and the page says so.
+    expect(page.locator("#inbox-summary")).to_contain_text("grouped by meaning at")
     for text in RENTAL:
         expect(card.get_by_label(text, exact=True)).to_be_checked()
     assert_accessible(page)

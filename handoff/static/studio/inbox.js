@@ -13,6 +13,8 @@ let shownAs = ''; // the inbox as last drawn, so a poll that changed nothing red
 
 export async function loadInbox() {
   clearTimeout(state.inboxTimer);
+  // The first grouping after a start waits for the sentence encoder (seconds): say so.
+  if (!shownAs && !state.clusters.length) say($('inbox-summary'), 'Grouping the messages by meaning…');
   let inbox;
   try {
     inbox = await api('GET', `/studio/api/inbox?limit=${LIMIT}`);
@@ -49,7 +51,7 @@ function renderInbox(inbox) {
   const summary = [
     plural(inbox.total_messages || 0, 'message'),
     more ? `the ${state.clusters.length} largest topics shown` : '',
-    inbox.stale ? 'regrouping…' : inbox.computed_at ? `grouped ${timeOf(inbox.computed_at)}` : '',
+    inbox.stale ? 'regrouping…' : inbox.computed_at ? grouped(inbox) : '',
   ];
   say($('inbox-summary'), summary.filter(Boolean).join(' · '));
   $('inbox-empty').hidden = state.clusters.length > 0;
@@ -57,6 +59,15 @@ function renderInbox(inbox) {
   if (drawn === shownAs) return;
   shownAs = drawn;
   redraw();
+}
+
+/** When and how the service grouped them: by meaning, or by words if its encoder failed. */
+function grouped(inbox) {
+  const at = timeOf(inbox.computed_at);
+  if (inbox.grouping === 'words') {
+    return `grouped by shared words at ${at} (the sentence encoder could not load: see the service log)`;
+  }
+  return `grouped by meaning at ${at}`;
 }
 
 /** Draw the cards again, keeping the keyboard where it was (cards and controls keep ids). */
