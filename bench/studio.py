@@ -248,8 +248,41 @@ def report_sections(check: dict[str, Any]) -> str:
             for f in report.get("floors", [])
         ],
     )
+    metrics = table(
+        ("figure", "live", "candidate", "change", "tolerance", "a regression"),
+        [
+            (
+                m["name"],
+                m["live"],
+                m["candidate"],
+                m["change"],
+                m["tolerance"],
+                "yes" if m["counted_as_regression"] else "no",
+            )
+            for m in report.get("metrics", [])
+        ],
+    )
     reasons = "\n".join(f"- {r}" for r in report.get("reasons", [])) or "- (none)"
-    return f"State: **{check['state']}**.\n\n{floors}\n\nReasons:\n{reasons}"
+    return (
+        f"State: **{check['state']}**.\n\n{floors}\n\n{metrics}\n\nReasons:\n{reasons}"
+        f"\n\n{broken_examples(report)}"
+    )
+
+
+def broken_examples(report: dict[str, Any]) -> str:
+    """Which intents regressed, and the first held-out messages the candidate broke."""
+    regressed = [i["intent"] for i in report.get("per_intent", []) if i["counted_as_regression"]]
+    examples = table(
+        ("message", "expected", "live", "candidate"),
+        [
+            (b["text"], b["expected"], b["live_prediction"], b["candidate_prediction"])
+            for b in report.get("broken", [])[:5]
+        ],
+    )
+    return (
+        f"Regressed: {', '.join(regressed) or 'none'}; {report.get('broken_count', 0)} messages "
+        f"broken, {report.get('fixed_count', 0)} fixed.\n\n{examples}"
+    )
 
 
 def move_faq_examples(content: Path, source: str, target: str, count: int) -> list[str]:
@@ -273,21 +306,10 @@ async def bad_change(api: Api, stack: Stack, figures: Figures) -> str:
         check = await run_check(api, figures, "bad change")
     finally:
         faq.write_text(before)
-    report = check.get("report") or {}
-    regressed = [i["intent"] for i in report.get("per_intent", []) if i["counted_as_regression"]]
-    broken = report.get("broken", [])[:5]
-    examples = table(
-        ("message", "expected", "live", "candidate"),
-        [
-            (b["text"], b["expected"], b["live_prediction"], b["candidate_prediction"])
-            for b in broken
-        ],
-    )
     verdict = "blocked" if check["state"] == "blocked" else f"NOT blocked ({check['state']})"
     return (
         f"{len(moved)} phrases of faq/shipping_cost moved into faq/return_window: **{verdict}**. "
-        f"Regressed: {', '.join(regressed) or 'none'}; {report.get('broken_count', 0)} messages "
-        f"broken.\n\n{examples}"
+        + broken_examples(check.get("report") or {})
     )
 
 
@@ -469,9 +491,20 @@ async def bench(quick: bool) -> None:
                 made = await label_everything(api, inbox, day, traffic.topics)
                 notes.append(", ".join(f"{n} {a}" for a, n in made.items()))
             check = await run_check(api, figures, "check")
-            if check["state"] != "passed":
-                why = f"{check['state']} {check.get('error')}\n{report_sections(check)}"
-                raise SystemExit(f"the check did not pass: {why}")
+            if check["state"] != "passed":  # nothing to publish: say what was measured, and why
+                figures.sections = {
+                    "Uncovered topics in the inbox": (
+                        f"{clusters}\n\nGoal: each topic's largest cluster holds "
+                        f"≥ {CLUSTER_GOAL:.0%} of it: **{met(clusters_met)}**."
+                    ),
+                    "The check of the labels (not passed, so not published)": (
+                        f"{report_sections(check)}\n\nError: {check.get('error') or 'none'}"
+                    ),
+                    "Stages": table(("stage", "seconds", "note"), figures.stages),
+                    "Machine": machine(),
+                }
+                write_results(quick, figures)
+                raise SystemExit(f"the check did not pass ({check['state']}): see results/")
             with figures.stage("publish") as notes:
                 version = await api.call("POST", f"/studio/api/checks/{check['id']}/publish", {})
                 commit = str(version["commit"])[:10]
@@ -521,8 +554,16 @@ async def bench(quick: bool) -> None:
         "Publish and roll back while customers chat": load,
         f"The inbox with {FULL_INBOX:,} misses": inbox_row,
         "Stages": table(("stage", "seconds", "note"), figures.stages),
-        "Machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}",
+        "Machine": machine(),
     }
+    write_results(quick, figures)
+
+
+def machine() -> str:
+    return f"{platform.node()}: {os.cpu_count()} cores, {platform.platform()}"
+
+
+def write_results(quick: bool, figures: Figures) -> None:
     command = "make bench-studio" + (" QUICK=1" if quick else "")
     write("studio-quick" if quick else "studio", command, figures.sections)
 
