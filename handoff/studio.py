@@ -100,7 +100,7 @@ async def _regroup(app: web.Application, version: tuple[int, int]) -> None:
 
 def load_encoder(app: web.Application) -> asyncio.Future[Encode | None]:
     """The sentence encoder, loading in a worker thread from the first call on (seconds):
-    an editor who signs in starts it, so the inbox seldom waits for it."""
+    an editor who signs in starts it, before the page asks for the inbox."""
     state = app[INBOX]
     if state.encoder_loading is None:
         loop = asyncio.get_running_loop()
@@ -109,12 +109,15 @@ def load_encoder(app: web.Application) -> asyncio.Future[Encode | None]:
 
 
 def _load_encoder(state: Inbox) -> Encode | None:
-    """Words only if it cannot load."""
+    """Words only if it cannot load. Whatever the failure: the future is shared by every
+    regrouping, and one that raised would leave the inbox ungrouped for good."""
     try:
         # One thread: the service's chats keep the other cores while the inbox groups.
         state.encode = Remembered(shared_encoder(threads=1).encode)
     except (EncoderError, ImportError, OSError) as error:
         logger.error("grouping the inbox by words: the sentence encoder failed: %s", error)
+    except Exception:
+        logger.exception("grouping the inbox by words: the sentence encoder failed")
     return state.encode
 
 

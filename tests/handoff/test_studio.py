@@ -295,3 +295,20 @@ async def test_a_check_that_cannot_run_says_why_and_nothing_goes_live(
     assert check["state"] == "failed"
     assert "could not run" in check["error"]
     assert (await api.call("GET", "/studio/api/versions", eve, status=200))["versions"] == []
+
+
+async def test_an_encoder_that_fails_to_load_leaves_grouping_by_words(
+    client: TestClient, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(threads: int) -> None:
+        raise RuntimeError("no such op in this TensorFlow")  # not one of the expected failures
+
+    monkeypatch.setattr("handoff.studio.shared_encoder", broken)
+    editor = await api.agent("eve", role="editor")
+    await api.call("GET", "/studio/api/me", editor, status=200)  # starts loading the encoder
+    for text in ("can I rent a tent", "can I rent a tent for the weekend"):
+        await customer_says(client, api, text, fallback())
+    grouped = await inbox(api, editor)
+    assert grouped["grouping"] == "words"
+    assert grouped["total_messages"] == 2
+    assert [c["size"] for c in grouped["clusters"]] == [2]
