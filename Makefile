@@ -10,6 +10,8 @@ INSTALLED := $(VENV)/.installed-$(LOCK_HASH)
 CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/larkspur
 VENV_STORE := $(CACHE)/venv-$(LOCK_HASH)
 CACHE_KEEP := 3# venvs and models each: the newest are kept, older ones removed
+# Remove all but the newest $(CACHE_KEEP) of the paths matching $(1).
+prune = ls -dt $(1) | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -rf
 SPACY_MODEL := models/spacy/en_larkspur/meta.json
 ENCODER := models/encoder/all-MiniLM-L6-v2/config.json
 STORE_DB := var/store.db
@@ -39,7 +41,7 @@ $(INSTALLED): requirements.lock requirements-nodeps.txt
 	  $(VENV_STORE)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 	    -r requirements-nodeps.txt && \
 	  touch $(VENV_STORE)/.complete || exit 1; \
-	  ls -dt $(CACHE)/venv-* | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -rf; \
+	  $(call prune,$(CACHE)/venv-*); \
 	else echo "Reusing $(VENV_STORE) (same lock files)"; fi
 	@rm -rf $(VENV) && ln -s $(VENV_STORE) $(VENV) && touch $@
 
@@ -59,7 +61,7 @@ train: $(INSTALLED) $(SPACY_MODEL) $(ENCODER) ## Train the model if its inputs c
 	  $(BIN)/rasa train --config config.yml --domain domain.yml --data $(RASA_DATA) \
 	    --out models --fixed-model-name $$(basename $$model .tar.gz) && \
 	  mkdir -p $(CACHE)/models && cp "$$model" "$$kept.tmp" && mv "$$kept.tmp" "$$kept" && \
-	  { ls -t $(CACHE)/models/larkspur-*.tar.gz | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -f; } || exit 1; fi; \
+	  { $(call prune,$(CACHE)/models/larkspur-*.tar.gz); } || exit 1; fi; \
 	find models -maxdepth 1 -name 'larkspur-*.tar.gz' ! -path "$$model" -delete
 
 validate: $(INSTALLED) ## Check training data, domain and rules for errors
