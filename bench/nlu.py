@@ -3,17 +3,18 @@
     make bench-nlu            # full: every training message, every test message
     make bench-nlu QUICK=1    # --quick: 10 training messages per intent, 1,000 test messages
 
-Our held-out sets: the shipped assistant (config.yml, LogisticRegressionClassifier) and the
-same config with DIETClassifier in its place, each trained as `make train` does (the DIET
-variant only in the full run), scored with :mod:`tools.evaluation`, with a sweep of the
-FallbackClassifier threshold.
+Our held-out sets: the shipped assistant (config.yml, LogisticRegressionClassifier over word
+and character counts and the sentence encoder's vector), the same without the vector (the
+sparse pipeline shipped before it) and, in the full run only, with DIETClassifier in the
+classifier's place, each trained as `make train` does, scored with :mod:`tools.evaluation`,
+with a sweep of the FallbackClassifier threshold.
 
 Public datasets (:mod:`bench.datasets`: CLINC150 full, BANKING77): side by side in one run,
 the stock pipeline of a `rasa init --no-prompt` project (its config.yml leaves the pipeline
-out, so Rasa 3.6 trains its default pipeline, DIET: read here from the installed Rasa) and
-the shipped sparse pipeline (config.yml's NLU part). Both leave out what has nothing to
-learn from these datasets: the ResponseSelector (no retrieval intents) and, in the shipped
-one, the frustration model (it does not touch intents). Training happens in a temporary
+out, so Rasa 3.6 trains its default pipeline, DIET: read here from the installed Rasa), the
+shipped pipeline (config.yml's NLU part) and the previous counts-only one. All leave out
+what has nothing to learn from these datasets: the ResponseSelector (no retrieval intents)
+and the frustration model (it does not touch intents). Training happens in a temporary
 folder from Rasa YAML files generated there. CLINC150 is scored at the shipped fallback
 rule (config.yml's threshold and ambiguity threshold) and swept over thresholds; a message
 counts as out of scope when it ends as ``oos`` or ``nlu_fallback``.
@@ -57,7 +58,9 @@ DIET = {"name": "DIETClassifier", "epochs": 100, "entity_recognition": False, "r
 QUICK_PER_INTENT = 10  # BANKING77 has a published 10-shot figure
 QUICK_TEST = 1000
 STOCK = "Rasa 3.6 default (DIET)"
-SHIPPED = "shipped sparse (LogReg)"
+SHIPPED = "shipped: counts + sentence vector (LogReg)"
+SPARSE = "previous: counts only (LogReg)"
+ENCODER_FEATURIZER = "SentenceEncoderFeaturizer"
 # Parts of a pipeline with nothing to learn from a public intent dataset.
 NOT_FOR_PUBLIC = ("ResponseSelector", "SentimentAnalyzer")
 PUBLISHED = {
@@ -137,6 +140,16 @@ def variant_config(work: Path) -> Path:
     path = work / "config-diet.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def sparse_config(source: Path, out: Path) -> Path:
+    """A config without the sentence encoder: the sparse pipeline shipped before it."""
+    config = yaml.safe_load(source.read_text())
+    config["pipeline"] = [
+        s for s in config["pipeline"] if not s["name"].endswith(ENCODER_FEATURIZER)
+    ]
+    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    return out
 
 
 def stock_config_source() -> Path:
@@ -435,6 +448,7 @@ def public_sections(
         STOCK: public_config(stock_config_source(), work / "config-stock.yml"),
         SHIPPED: public_config(Path("config.yml"), work / "config-shipped.yml"),
     }
+    configs[SPARSE] = sparse_config(configs[SHIPPED], work / "config-sparse.yml")
     rules = {name: fallback_rule(config) for name, config in configs.items()}
     found: dict[str, str] = {}
     figures: dict[str, Any] = {}
@@ -541,7 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     in_scope, oos = load_examples(HELDOUT_IN_SCOPE), load_examples(HELDOUT_OUT_OF_SCOPE)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        configs = {"LogisticRegressionClassifier": Path("config.yml")}
+        configs = {
+            "LogisticRegressionClassifier": Path("config.yml"),
+            "LogisticRegressionClassifier, counts only": sparse_config(
+                Path("config.yml"), work / "config-sparse.yml"
+            ),
+        }
         note = " DIETClassifier variant: full run only (`make bench-nlu`)." if quick else ""
         if not quick:
             configs["DIETClassifier"] = variant_config(work)

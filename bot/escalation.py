@@ -193,15 +193,31 @@ def should_acknowledge(sentiment: float, settings: Settings) -> bool:
     return settings.strong_negative < sentiment <= settings.acknowledge_below
 
 
+def understood(parse: dict[str, Any]) -> tuple[str, float]:
+    """The intent a parse names (a FAQ answer by its key) and how sure the model is of it.
+
+    A FAQ answer is only as sure as both steps that chose it: that the message is a FAQ
+    question (the intent's confidence) and which answer it wants (the response selector's),
+    so its confidence is their product. A goodbye that the intent classifier took for a
+    question is not then a confident "close my account" to the sensitive-topic trigger.
+    """
+    intent = parse.get("intent") or {}
+    name = str(intent.get("name") or "nlu_fallback")
+    confidence = float(intent.get("confidence") or 0.0)
+    answer = (parse.get("response_selector") or {}).get(name, {}).get("response") or {}
+    if answer.get("intent_response_key"):
+        return str(answer["intent_response_key"]), confidence * float(answer.get("confidence", 0))
+    return str(intent.get("full_retrieval_intent_name") or name), confidence
+
+
 def _turn(event: dict[str, Any]) -> Turn:
     parse = event.get("parse_data") or {}
-    intent = parse.get("intent") or {}
-    name = intent.get("full_retrieval_intent_name") or intent.get("name") or "nlu_fallback"
+    name, confidence = understood(parse)
     sentiment = parse.get("sentiment") or {}
     return Turn(
         text=event.get("text") or "",
-        intent=str(name),
-        confidence=float(intent.get("confidence") or 0.0),
+        intent=name,
+        confidence=confidence,
         sentiment=float(sentiment.get("score", 0.0)),
         level=str(sentiment.get("level", "")),
     )

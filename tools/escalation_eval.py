@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.escalation import TRIGGERS, Settings, Turn, decide
+from bot.escalation import TRIGGERS, Settings, Turn, decide, understood
 
 CONVERSATIONS = Path("tests/escalation/conversations.yml")  # thresholds were tuned on these
 HOLDOUT = Path("tests/escalation/holdout.yml")  # never used to tune anything
@@ -89,17 +89,13 @@ def parse_turns(
     index = get_index()
 
     def to_turn(text: str, parsed: dict[str, Any]) -> Turn:
-        intent = parsed["intent"]
-        name = intent.get("full_retrieval_intent_name") or intent.get("name") or "nlu_fallback"
-        selector = parsed.get("response_selector", {}).get("faq", {}).get("response", {})
-        if name == "faq" and selector.get("intent_response_key"):
-            name = selector["intent_response_key"]
+        name, confidence = understood(parsed)
         missed = name in settings.miss_intents
         if name in ("nlu_fallback", "search_help") and text.strip():
             floor = MIN_SCORE_ASKED if name == "search_help" else MIN_SCORE
             missed = index.search(text, floor) is None
         score = float((parsed.get("sentiment") or {}).get("score", 0.0))
-        return Turn(text, name, float(intent.get("confidence") or 0.0), score, missed)
+        return Turn(text, name, confidence, score, missed)
 
     async def run() -> list[list[Turn]]:
         agent = Agent.load(str(model_path))

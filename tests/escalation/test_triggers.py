@@ -16,6 +16,7 @@ from bot.escalation import (
     decide,
     should_acknowledge,
     turns_from_events,
+    understood,
 )
 
 EPS = 0.01
@@ -144,6 +145,31 @@ def test_explicit_request_by_intent(settings: Settings) -> None:
 def test_sensitive_topics_always_escalate(settings: Settings, intent: str) -> None:
     decision = decide([turn(0.5, intent=intent)], settings)
     assert decision is not None and (decision.trigger, decision.value) == (SENSITIVE, intent)
+
+
+def faq_parse(intent_confidence: float, answer_confidence: float) -> dict:
+    answer = {"intent_response_key": "faq/close_account", "confidence": answer_confidence}
+    return {
+        "intent": {"name": "faq", "confidence": intent_confidence},
+        "response_selector": {"faq": {"response": answer}},
+    }
+
+
+def test_a_faq_answer_is_as_sure_as_both_steps_that_chose_it() -> None:
+    assert understood(faq_parse(0.9, 0.8)) == ("faq/close_account", pytest.approx(0.72))
+    plain = {"intent": {"name": "legal_threat", "confidence": 0.75}}
+    assert understood(plain) == ("legal_threat", 0.75)
+    assert understood({}) == ("nlu_fallback", 0.0)
+
+
+def test_an_unsure_answer_is_not_a_sensitive_topic(settings: Settings) -> None:
+    # "sweet, signing up now. bye!" once came out as faq 0.83, close_account 0.25.
+    name, confidence = understood(faq_parse(0.83, 0.25))
+    unsure = Turn(text="signing up, bye", intent=name, confidence=confidence, sentiment=0.3)
+    assert trigger([unsure], settings) is None
+    name, confidence = understood(faq_parse(0.95, 0.9))
+    sure = Turn(text="close my account", intent=name, confidence=confidence, sentiment=0.0)
+    assert trigger([sure], settings) == SENSITIVE
 
 
 def test_first_trigger_in_order_wins(settings: Settings) -> None:
