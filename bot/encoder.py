@@ -33,6 +33,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 NAME = "all-MiniLM-L6-v2"
 FOLDER = REPO / "models" / "encoder" / NAME
+# Where the unpacked model is, when not beside this file: a studio check trains in a copy
+# of the content that carries its own bot/ but not the model (studio/check.py sets it).
+FOLDER_VARIABLE = "LARKSPUR_ENCODER"
 DIGESTS = {
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
@@ -85,13 +88,19 @@ def install(folder: Path = FOLDER) -> Path:
     return folder
 
 
+def model_folder() -> Path:
+    """The unpacked model: ``$LARKSPUR_ENCODER`` if set, else ``models/encoder/`` here."""
+    return Path(os.environ.get(FOLDER_VARIABLE) or FOLDER)
+
+
 class Encoder:
     """Sentence vectors: ``encode(texts)`` is an ``(n, 384)`` array of unit rows.
 
     Safe to share between threads; one batch runs at a time.
     """
 
-    def __init__(self, folder: Path = FOLDER, threads: int | None = None) -> None:
+    def __init__(self, folder: Path | None = None, threads: int | None = None) -> None:
+        folder = folder or model_folder()
         verify(folder)
         import tensorflow as tf
         from safetensors.numpy import load_file

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from bot import encoder
 from studio.gate import (
     FROM_TRAFFIC,
     HELDOUT,
@@ -133,6 +134,8 @@ def child_env(cache: Path | None = None, quiet: bool = False) -> dict[str, str]:
         env["LOG_LEVEL"] = "WARNING"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The copy's bot/ would look for the sentence encoder inside the copy: point it here.
+    env.setdefault(encoder.FOLDER_VARIABLE, str(encoder.model_folder()))
     if cache is not None:
         env["RASA_CACHE_DIRECTORY"] = str(cache)
     return env

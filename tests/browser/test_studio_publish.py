@@ -7,6 +7,7 @@ One check trains a model, which takes minutes: this is the suite's one real chec
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,10 @@ def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, 
     page.get_by_role("link", name="Check & publish").click()
     page.get_by_role("button", name="Run a check").click()
     publish = page.get_by_role("button", name="Publish")
-    expect(page.locator("#check")).to_contain_text("Passed", timeout=CHECK_MS)
+    check = page.locator("#check")
+    # Wait for any outcome, so that a failed check fails the test at once, saying why.
+    expect(check).to_contain_text(re.compile("Passed|Blocked|Failed"), timeout=CHECK_MS)
+    assert "Passed" in check.inner_text(), check.inner_text()
     expect(publish).to_be_enabled()
     publish.click()
     confirm(page, "Publish")
