@@ -92,7 +92,14 @@ class EscalationPolicy(Policy):
             return self._prediction(self._default_predictions(domain))
         probabilities = self._default_predictions(domain)
         probabilities[domain.index_for_action(action[0])] = 1.0
-        return self._prediction(probabilities, optional_events=action[1])
+        # Inside a form (order status asks for an email address) the RulePolicy's "carry on
+        # with the form" is marked as not using the user's message, and Rasa lets such
+        # predictions overrule every other: a furious customer would be asked for their
+        # postcode again. A handoff competes on that footing too, and wins on priority;
+        # the handoff action ends the form.
+        return self._prediction(
+            probabilities, optional_events=action[1], is_no_user_prediction=action[0] == HANDOFF
+        )
 
     def _next_action(self, tracker: DialogueStateTracker) -> tuple[str, list[Any]] | None:
         latest = tracker.latest_action_name

@@ -45,8 +45,8 @@ def test_the_channel_says_what_the_bot_understood(stack: Stack) -> None:
     assert 1 <= len(understood["ranking"]) <= 3
     assert understood["model"]
     lost = turn(stack, "understanding-2", "purple elephants juggle quietly")["understanding"]
-    assert lost["intent"] == "nlu_fallback"
-    assert lost["article_found"] is False
+    assert lost["intent"] in ("nlu_fallback", "out_of_scope")  # unsure, or sure it's off-topic
+    assert not lost["article_found"]  # searched in vain, or not searched (off-topic)
     assert lost["answer"] is None
 
 
