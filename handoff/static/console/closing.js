@@ -101,6 +101,7 @@ export async function passOn(event) {
 async function closed(conversation, message) {
   conversation.mine = false;
   conversation.closed = true;
+  conversation.outcome = message;
   saveHeld();
   try {
     absorb(await api('GET', `/handoffs/${conversation.handoffId}`));

@@ -17,6 +17,7 @@ function conversationFor(handoffId, conversationId) {
       loaded: false,
       mine: false,
       closed: false,
+      outcome: '', // what this agent did last, e.g. "Passed to Ben.": re-renders keep it
       messages: new Map(),
       lastSeq: 0,
       pending: new Map(),
@@ -41,7 +42,10 @@ export function absorb(detail) {
   conversation.detail = detail;
   conversation.loaded = true;
   conversation.mine = detail.state === 'assigned' && detail.agent_id === state.agent.id;
-  conversation.closed = !['queued', 'offline', 'assigned'].includes(detail.state);
+  // A chat this agent passed on stays done for them, though another agent now holds it.
+  if (conversation.mine) conversation.outcome = '';
+  const passedOn = conversation.outcome !== '' && detail.state === 'assigned';
+  conversation.closed = passedOn || !['queued', 'offline', 'assigned'].includes(detail.state);
   for (const message of detail.messages || []) addMessage(conversation, message);
   return conversation;
 }

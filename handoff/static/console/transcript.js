@@ -79,7 +79,8 @@ function renderControls(conversation) {
   $('pass-form').hidden = true;
   $('closed-bar').hidden = !conversation.closed;
   $('note-form').hidden = false;
-  if (detail.state === 'abandoned') status('The customer left the chat.');
+  if (conversation.outcome) status(conversation.outcome);
+  else if (detail.state === 'abandoned') status('The customer left the chat.');
   else if (!conversation.mine && !waiting && !conversation.closed) {
     status('Another agent holds this chat.');
   }
