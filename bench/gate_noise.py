@@ -5,9 +5,10 @@
 Trains the shipped content ``--runs`` times, each with a different random seed wherever
 config.yml has one (``random_seed``, ``random_state``: today the two logistic regressions;
 the featurizers are deterministic, and Rasa's training cache reuses them), scores each
-model exactly as the studio's Check does (``studio/check.py``), and reports the spread (max - min) of every
-figure the gate compares. The tolerance is that spread plus one message's worth, so that a
-single message flipping on the smallest intent is never, on its own, a regression.
+model exactly as the studio's Check does (``studio/check.py``), and reports the spread
+(max - min) of every figure the gate compares. The tolerance is that spread plus one
+message's worth, so that a single message flipping on the smallest intent is never, on
+its own, a regression.
 Writes results/gate-noise.md and results/gate-tolerance.json, which the gate reads.
 
 The training cache (var/train-cache, the studio's too) keeps every seed's model parts, so a

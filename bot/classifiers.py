@@ -76,7 +76,8 @@ class LogisticResponseSelector(SafeLogisticRegressionClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**LogisticRegressionClassifier.get_default_config(), "retrieval_intent": "faq", "C": 1.0}
+        defaults = LogisticRegressionClassifier.get_default_config()
+        return {**defaults, "retrieval_intent": "faq", "C": 1.0}
 
     def __init__(
         self,
@@ -107,8 +108,9 @@ class LogisticResponseSelector(SafeLogisticRegressionClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         known = [m for m in messages if _has_features(m)] if hasattr(self.clf, "classes_") else []
         if known:
-            for message, row in zip(known, self.clf.predict_proba(self._create_X(known))):
-                ranked = sorted(zip(self.clf.classes_, row), key=lambda pair: -pair[1])
+            probabilities = self.clf.predict_proba(self._create_X(known))
+            for message, row in zip(known, probabilities, strict=True):
+                ranked = sorted(zip(self.clf.classes_, row, strict=True), key=lambda p: -p[1])
                 self._set_answer(message, ranked[: self.config["ranking_length"]])
         return messages
 
