@@ -2,6 +2,7 @@
 
     make bench-nlu            # full: every training message, every test message
     make bench-nlu QUICK=1    # --quick: 10 training messages per intent, 1,000 test messages
+    make bench-nlu ARGS=--without-stock   # no DIET anywhere: hours shorter on 2 cores
 
 Our held-out sets: the shipped assistant (config.yml, LogisticRegressionClassifier over word
 and character counts and the sentence encoder's vector), the same without the vector (the
@@ -441,13 +442,13 @@ def banking_sections(
 
 
 def public_sections(
-    quick: bool, work: Path, folder: Path = datasets.DATASETS
+    quick: bool, work: Path, folder: Path = datasets.DATASETS, stock: bool = True
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Every public dataset's sections, or its "skipped: …" line when it is not there."""
-    configs = {
-        STOCK: public_config(stock_config_source(), work / "config-stock.yml"),
-        SHIPPED: public_config(Path("config.yml"), work / "config-shipped.yml"),
-    }
+    configs = {STOCK: public_config(stock_config_source(), work / "config-stock.yml")}
+    if not stock:
+        configs.clear()
+    configs[SHIPPED] = public_config(Path("config.yml"), work / "config-shipped.yml")
     configs[SPARSE] = sparse_config(configs[SHIPPED], work / "config-sparse.yml")
     rules = {name: fallback_rule(config) for name, config in configs.items()}
     found: dict[str, str] = {}
@@ -508,7 +509,7 @@ def commit() -> str:
     return head + (" (with uncommitted changes to bench/bot/tools/config/data)" if dirty else "")
 
 
-def context(command: str, started: dict[str, Any], quick: bool) -> str:
+def context(command: str, started: dict[str, Any], quick: bool, stock: bool = True) -> str:
     """The run's command, machine, commit and sample sizes."""
     ended = machine()["load_average"]
     mode = (
@@ -522,10 +523,16 @@ def context(command: str, started: dict[str, Any], quick: bool) -> str:
         f"- machine: {started['cpu']}, {started['cores']} cores; load average "
         f"(1, 5, 15 min) {started['load_average']} at the start, {ended} at the end\n"
         f"- commit: {started['commit']}\n"
-        f"- stock pipeline: Rasa's default pipeline ({stock_config_source().name} in the "
-        "installed Rasa 3.6), which a `rasa init --no-prompt` project trains (its config.yml "
-        "comments the pipeline out)\n"
-        "- parse ms: one message at a time through `Agent.parse_message`, median over the "
+        + (
+            f"- stock pipeline: Rasa's default pipeline ({stock_config_source().name} in the "
+            "installed Rasa 3.6), which a `rasa init --no-prompt` project trains (its "
+            "config.yml comments the pipeline out)\n"
+            if stock
+            else "- stock pipeline and DIETClassifier variant: **skipped** (`--without-stock`): "
+            "DIET's 100 epochs over the full public sets take hours on 2 cores; "
+            "`results/nlu-quick.md` has them side by side on samples\n"
+        )
+        + "- parse ms: one message at a time through `Agent.parse_message`, median over the "
         "test messages; load s: `Agent.load`"
     )
 
@@ -549,8 +556,13 @@ def references() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sample for a short run")
-    quick = parser.parse_args(argv).quick
+    parser.add_argument(
+        "--without-stock", action="store_true", help="train no DIET pipeline (hours shorter)"
+    )
+    args = parser.parse_args(argv)
+    quick, stock = args.quick, not args.without_stock
     command = "make bench-nlu" + (" QUICK=1" if quick else "")
+    command += "" if stock else " ARGS=--without-stock"
     started = {**machine(), "commit": commit()}
     in_scope, oos = load_examples(HELDOUT_IN_SCOPE), load_examples(HELDOUT_OUT_OF_SCOPE)
     with tempfile.TemporaryDirectory() as tmp:
@@ -562,20 +574,22 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
         note = " DIETClassifier variant: full run only (`make bench-nlu`)." if quick else ""
-        if not quick:
+        if not stock:
+            note = " DIETClassifier variant: skipped (`--without-stock`)."
+        elif not quick:
             configs["DIETClassifier"] = variant_config(work)
         rows, sweeps, report, heldout = compare(configs, work, in_scope, oos)
-        public, public_figures = public_sections(quick, work)
+        public, public_figures = public_sections(quick, work, stock=stock)
     name = "nlu-quick" if quick else "nlu"
     found = {
-        "Run": context(command, started, quick),
+        "Run": context(command, started, quick, stock),
         **heldout_sections(report, rows, sweeps, note),
         **public,
         "Published reference figures": references(),
     }
     write(name, command, found)
     results = {
-        "run": {**started, "command": command, "quick": quick},
+        "run": {**started, "command": command, "quick": quick, "stock": stock},
         "heldout": heldout,
         **public_figures,
     }
