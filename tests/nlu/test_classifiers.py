@@ -75,7 +75,7 @@ def test_sentence_rows_are_the_columns_rasa_builds() -> None:
 
     messages = [featurised("where is my order"), featurised("do the boots run small")]
     ours = vstack([sentence_row(m) for m in messages]).toarray()
-    rasas = LogisticRegressionClassifier._create_X(None, messages).toarray()  # type: ignore[arg-type]
+    rasas = LogisticRegressionClassifier._create_X(None, messages).toarray()
     assert ours.shape == (2, 12)
     np.testing.assert_array_equal(ours, rasas)
 
