@@ -1,7 +1,13 @@
 """Escalation quality on the labelled conversations, a threshold sweep, and the
-frustration score against plain VADER on GoEmotions.
+frustration score against plain VADER on GoEmotions and on the conversations' messages.
 
     make bench-escalation
+
+Separation is ROC-AUC and the recall at 10 % false alarms: the threshold that flags one
+calm message in ten, and the share of frustrated messages scored above it. In the labelled
+conversations a message is *calm* when its conversation should never escalate, and
+*frustrated* when it is the turn at which a ``strong_negative`` escalation is expected;
+the trained score there is the one the assistant parsed (context included).
 
 GoEmotions (``$LARKSPUR_DATASETS/goemotions``, by default ../shared/datasets/goemotions,
 Apache-2.0) is used for measurement only: a comment is "frustrated" when labelled anger,
@@ -120,13 +126,91 @@ def frustration_benchmark(datasets: Path = DATASETS) -> str:
         best = thresholds[max(range(len(f1s)), key=f1s.__getitem__)]
         predicted = [int(s >= best) for s in test]
         rows.append(
-            [name, roc_auc_score(test_gold, test), f1_score(test_gold, predicted), f"{-best:.3f}"]
+            [
+                name,
+                roc_auc_score(test_gold, test),
+                recall_at_false_alarms(test_gold, test),
+                f1_score(test_gold, predicted),
+                f"{-best:.3f}",
+            ]
         )
     positives = sum(test_gold)
     return (
         f"GoEmotions test split: {len(test_gold)} comments, {positives} frustrated "
         f"(anger, annoyance or disappointment). Threshold picked on dev ({len(dev_gold)}).\n\n"
-        + table(["scorer", "ROC-AUC (test)", "F1 (test)", "threshold (score <=)"], rows)
+        + table(
+            [
+                "scorer",
+                "ROC-AUC (test)",
+                "recall at 10% false alarms (test)",
+                "F1 (test)",
+                "threshold (score <=)",
+            ],
+            rows,
+        )
+    )
+
+
+FALSE_ALARMS = 0.10
+
+
+def recall_at_false_alarms(gold: list[int], frustration: list[float]) -> float:
+    """Share of frustrated messages scored above the cut that flags 10 % of calm ones."""
+    import numpy as np
+
+    calm = np.sort([s for s, g in zip(frustration, gold, strict=True) if not g])
+    frustrated = [s for s, g in zip(frustration, gold, strict=True) if g]
+    if not len(calm) or not frustrated:
+        return float("nan")
+    cut = calm[int(np.ceil((1 - FALSE_ALARMS) * len(calm))) - 1]
+    return float(np.mean([s > cut for s in frustrated]))
+
+
+def separation(gold: list[int], frustration: list[float]) -> list[float]:
+    """ROC-AUC and recall at 10 % false alarms (higher ``frustration`` = angrier)."""
+    from sklearn.metrics import roc_auc_score
+
+    return [float(roc_auc_score(gold, frustration)), recall_at_false_alarms(gold, frustration)]
+
+
+def labelled_messages(
+    conversations: list[Conversation], turns: list[list[Turn]]
+) -> tuple[list[str], list[int], list[float]]:
+    """Texts, frustrated (1) or calm (0), and the parsed score, of the labelled messages."""
+    texts, gold, parsed = [], [], []
+    for conversation, conv_turns in zip(conversations, turns, strict=True):
+        if conversation.expected_trigger is None:
+            chosen = [(t, 0) for t in conv_turns]
+        elif conversation.expected_trigger == "strong_negative" and conversation.expected_turn:
+            chosen = [(conv_turns[conversation.expected_turn - 1], 1)]
+        else:
+            continue
+        texts += [t.text for t, _ in chosen]
+        gold += [g for _, g in chosen]
+        parsed += [t.sentiment for t, _ in chosen]
+    return texts, gold, parsed
+
+
+def conversation_separation(sets: dict[str, tuple[list[Conversation], list[list[Turn]]]]) -> str:
+    """VADER, the rules and the shipped score on each labelled set's messages."""
+    rows = []
+    for name, (conversations, turns) in sets.items():
+        texts, gold, parsed = labelled_messages(conversations, turns)
+        scorers = {
+            "VADER compound": [-vader_compound(t) for t in texts],
+            "VADER + support cues (rules)": [-score(t).score for t in texts],
+            "trained model (shipped score)": [-s for s in parsed],
+        }
+        for scorer, values in scorers.items():
+            rows.append(
+                [name, f"{len(gold) - sum(gold)} / {sum(gold)}", scorer, *separation(gold, values)]
+            )
+    return (
+        "Calm: every message of a conversation that should not escalate; frustrated: the "
+        "message at which a `strong_negative` escalation is expected.\n\n"
+        + table(
+            ["set", "calm / frustrated", "scorer", "ROC-AUC", "recall at 10% false alarms"], rows
+        )
     )
 
 
@@ -191,11 +275,15 @@ def main() -> int:
     turns = parse_turns(model_path(), conversations, settings)
     outcomes = replay(conversations, turns, settings)
     summary, misjudged = outcome_report(outcomes)
-    held_out = replay(holdout, parse_turns(model_path(), holdout, settings), settings)
-    held_summary, held_misjudged = outcome_report(held_out)
-    fresh_summary, _ = outcome_report(
-        replay(fresh, parse_turns(model_path(), fresh, settings), settings)
-    )
+    holdout_turns = parse_turns(model_path(), holdout, settings)
+    held_summary, held_misjudged = outcome_report(replay(holdout, holdout_turns, settings))
+    fresh_turns = parse_turns(model_path(), fresh, settings)
+    fresh_summary, _ = outcome_report(replay(fresh, fresh_turns, settings))
+    sets = {
+        "tuning": (conversations, turns),
+        "holdout": (holdout, holdout_turns),
+        "fresh": (fresh, fresh_turns),
+    }
     grid, each, sensitive = sweeps(conversations, turns, settings)
     print("Cross-validating the frustration model and scoring GoEmotions …", flush=True)
     write(
@@ -222,6 +310,9 @@ def main() -> int:
             ),
             "Frustration model, cross-validated": cross_validation(),
             "Frustration score vs plain VADER": frustration_benchmark(),
+            "Frustration score vs plain VADER on the labelled conversations": (
+                conversation_separation(sets)
+            ),
         },
     )
     return 0

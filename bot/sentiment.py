@@ -9,7 +9,13 @@ on the NLU examples of ``neutral_intents`` (calm questions, labelled ``neutral``
 those in ``traffic_files``: real customer messages the studio labelled for their intent,
 which may well be upset. Rasa
 reuses a trained component while its inputs are unchanged; the frustration files are not
-Rasa training data, so their content is added to the component's fingerprint.
+Rasa training data, so their content is added to the component's fingerprint, with the
+model's feature set and the encoder's digests.
+
+The model reads each message's sentence vector from the features that
+:class:`bot.sentence_featurizer.SentenceEncoderFeaturizer` put on it earlier in the
+pipeline (scaled there, made unit length again here), so a message is encoded once; a
+pipeline without that featurizer has the vector encoded here.
 """
 
 from __future__ import annotations
@@ -19,15 +25,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.frustration import FrustrationModel, expected_score, load_examples, score
+from bot import encoder
+from bot.frustration import FEATURES, FrustrationModel, expected_score, load_examples, score
 
 SENTIMENT = "sentiment"
 MODEL_FILE = "frustration.joblib"
@@ -75,7 +83,9 @@ class SentimentAnalyzer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         folder = Path({**cls.get_default_config(), **config}["training_files"])
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(FEATURES.encode())
+        for name, value in sorted(encoder.DIGESTS.items()):
+            digest.update(f"{name}={value}".encode())
         for path in sorted(folder.glob("*.yml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
@@ -104,9 +114,8 @@ class SentimentAnalyzer(GraphComponent):
         texts = [message.get(TEXT) or "" for message in messages]
         if self._model is None:
             raise RuntimeError("the frustration model is not trained")
-        for message, text, levels in zip(
-            messages, texts, self._model.probabilities(texts), strict=True
-        ):
+        levels_of = self._model.probabilities(texts, _sentence_vectors(messages))
+        for message, text, levels in zip(messages, texts, levels_of, strict=True):
             rules = score(text)
             sentiment = {
                 "score": round(expected_score(levels), 4),
@@ -120,6 +129,27 @@ class SentimentAnalyzer(GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data  # training examples need no score
+
+
+ENCODER_FEATURIZER = "SentenceEncoderFeaturizer"
+
+
+def _sentence_vectors(messages: list[Message]) -> np.ndarray | None:
+    """The unit sentence vectors the encoder featurizer left on every message, or None."""
+    rows = []
+    for message in messages:
+        found = [
+            f.features
+            for f in message.features
+            if f.type == FEATURE_TYPE_SENTENCE
+            and f.is_dense()
+            and ENCODER_FEATURIZER in str(f.origin)
+        ]
+        if not found:
+            return None
+        vector = np.asarray(found[-1], dtype=np.float32).reshape(-1)
+        rows.append(vector / max(float(np.linalg.norm(vector)), 1e-9))
+    return np.stack(rows) if rows else None
 
 
 def training_set(
