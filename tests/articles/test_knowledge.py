@@ -16,19 +16,20 @@ from actions.knowledge import (
     ArticleIndex,
     load_articles,
     parse_article,
+    sentence_encoder,
     spacy_lemmatizer,
     split_passages,
 )
 from tools.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
 
 HELDOUT = Path(__file__).parent / "heldout_questions.yml"
-MIN_TOP1 = 0.85
+MIN_TOP1 = 0.95
 MIN_OFF_TOPIC_REJECTED = 0.80
 
 
 @pytest.fixture(scope="module")
 def index() -> ArticleIndex:
-    return ArticleIndex(load_articles(), spacy_lemmatizer())
+    return ArticleIndex(load_articles(), spacy_lemmatizer(), sentence_encoder())
 
 
 def heldout() -> list[dict[str, str]]:
