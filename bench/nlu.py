@@ -285,7 +285,7 @@ def heldout_sections(
         "Classifiers on the held-out sets": (
             f"In-scope: {report.in_scope_count} messages "
             f"({report.faq_count} FAQ); out-of-scope: {report.oos_count}. "
-            "Whole assistant trained as `make train` does (incl. ResponseSelector and "
+            "Whole assistant trained as `make train` does (incl. the FAQ answer selector and "
             f"frustration model).{note}\n\n"
             + table(
                 [
