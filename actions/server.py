@@ -55,6 +55,25 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": {"code": code, "message": message}}, status=status)
 
 
+def warm_up() -> None:
+    """Build the help-article index before serving: it loads the sentence encoder (seconds),
+    which the first customer's question would otherwise wait for. Rasa's calls queue on
+    the bound socket meanwhile, and ``/health`` answers once this is done."""
+    import time
+
+    from actions.knowledge import get_index
+
+    started = time.monotonic()
+    try:
+        index = get_index()
+    except Exception:  # searched again, and reported, on the first question that needs it
+        logger.exception("the help-article index could not be built")
+        return
+    logger.info(
+        "help-article index: %d passages in %.1f s", len(index.passages), time.monotonic() - started
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: loopback)")
@@ -70,6 +89,7 @@ def main(argv: list[str]) -> int:
             f"The action server cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
         )
         return 1
+    warm_up()
     app = create_app(settings())
     logger.info("action server on http://%s:%d", args.host, args.port)
     app.run(sock=listening, workers=1, access_log=False)
