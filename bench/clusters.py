@@ -9,6 +9,11 @@ that topic, the studio bench's criterion. Both ways of grouping (the sentence en
 the words) are swept; the table gives the share of topics found, the mean share of a topic
 in its largest cluster, and that cluster's mean purity. BANKING77 and CLINC150 test
 messages, seeded draws; a dataset that is absent is skipped and said so.
+
+A second table chooses where familiarity (``bot/familiarity.py``) marks a message as a
+miss: each intent keeps 15 or 30 training phrases (ours have 12 to 40), an in-scope test
+message is scored against its own intent's phrases (what a right guess gets) and an
+out-of-scope one against the intent it is most like (the most favourable wrong guess).
 """
 
 from __future__ import annotations
@@ -19,15 +24,22 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from bench.datasets import Pair, load
+from bench.datasets import Pair, load, sample
 from bench.report import table, write
+from bot.familiarity import familiarity
 from studio.clusters import Encode, cluster
 
 TOPICS, PER_TOPIC, BACKGROUND = 3, 30, 210
 FOUND = 0.8
+FAMILIARITY_PHRASES, FAMILIARITY_TEST, FAMILIARITY_SWEEP = (
+    (15, 30),
+    3000,
+    (0.35, 0.4, 0.45, 0.5, 0.55),
+)
 SWEEPS = {
     "sentence encoder": [round(0.30 + 0.05 * i, 2) for i in range(11)],
     "words": [round(0.80 + 0.02 * i, 2) for i in range(9)],
@@ -89,6 +101,38 @@ def sweep(name: str, pairs: Sequence[Pair], rounds: int, encode: Encode) -> list
     return rows
 
 
+def familiarity_sweep(dataset: Any, encode: Encode) -> list[list[str]]:
+    """In-scope and out-of-scope test messages marked unfamiliar, by threshold."""
+    rows = []
+    for per_intent in FAMILIARITY_PHRASES:
+        drawn = sample(dataset, per_intent, FAMILIARITY_TEST, seed=1)
+        train = [(t, i) for t, i in drawn.train if i != dataset.out_of_scope]
+        labels = np.array([i for _, i in train])
+        names = np.unique(labels)
+        similarity = (
+            np.asarray(encode([t for t, _ in drawn.test]))
+            @ np.asarray(encode([t for t, _ in train])).T
+        )
+        inside, outside = [], []
+        for (_, intent), row in zip(drawn.test, similarity, strict=True):
+            if intent == dataset.out_of_scope:
+                outside.append(max(familiarity(row[labels == n], 3) for n in names))
+            else:
+                inside.append(familiarity(row[labels == intent], 3))
+        for threshold in FAMILIARITY_SWEEP:
+            marked_out = f"{np.mean(np.array(outside) < threshold):.3f}" if outside else "-"
+            rows.append(
+                [
+                    dataset.name,
+                    str(per_intent),
+                    f"{threshold:.2f}",
+                    f"{np.mean(np.array(inside) < threshold):.3f}",
+                    marked_out,
+                ]
+            )
+    return rows
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=8)
@@ -97,6 +141,7 @@ def main(argv: Sequence[str]) -> int:
 
     encode = Remembered(shared().encode)
     rows: list[list[str]] = []
+    familiar: list[list[str]] = []
     skipped: list[str] = []
     for name in ("BANKING77", "CLINC150"):
         dataset = load(name)
@@ -105,6 +150,7 @@ def main(argv: Sequence[str]) -> int:
             print(dataset)
             continue
         rows += sweep(name, dataset.test, options.rounds, encode)
+        familiar += familiarity_sweep(dataset, encode)
     if not rows:
         return 1
     header = ["dataset", "grouping", "threshold", "topics found", "share", "purity", "s/day"]
@@ -114,7 +160,15 @@ def main(argv: Sequence[str]) -> int:
         f"≥ {FOUND:.0%} that topic. s/day: seconds to group one day (encoder vectors cached "
         "after the first threshold).\n\n" + table(header, rows)
     )
-    sections = {"Topics found by threshold": text}
+    marked = ["dataset", "phrases an intent", "below", "in-scope marked", "out-of-scope marked"]
+    sections = {
+        "Topics found by threshold": text,
+        "Unfamiliar messages by threshold": (
+            "Familiarity: the mean cosine similarity to the 3 closest training phrases of the "
+            "guess (the true intent for in-scope messages, the closest intent for out-of-scope "
+            f"ones); {FAMILIARITY_TEST} test messages drawn.\n\n" + table(marked, familiar)
+        ),
+    }
     if skipped:
         sections["Skipped"] = "\n".join(f"- {line}" for line in skipped)
     write("clusters", "make bench-clusters", sections)

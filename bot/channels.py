@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.familiarity import FAMILIARITY
 from contracts.understanding import (
     ARTICLE_LINK_PREFIX,
     FALLBACK_INTENT,
@@ -117,6 +118,14 @@ def _ranking(parse_data: dict[str, Any]) -> list[list[Any]]:
     return [[name, round(float(confidence), 4)] for name, confidence in guesses[:TOP_GUESSES]]
 
 
+def _familiarity(parse_data: dict[str, Any], ranking: list[list[Any]]) -> float | None:
+    """How like its training phrases the top guess is (``bot.familiarity``), if scored."""
+    scores = parse_data.get(FAMILIARITY) or {}
+    if not ranking or ranking[0][0] not in scores:
+        return None
+    return round(float(scores[ranking[0][0]]), 4)
+
+
 def _answer(after: Iterable[Event], parse_data: dict[str, Any]) -> dict[str, str] | None:
     """What the bot answered with, if it was an FAQ or an article."""
     for event in after:
@@ -151,5 +160,6 @@ def understanding(events: list[Event], model_id: str | None) -> dict[str, Any] |
         and bool(ranking)
         and str(ranking[0][0]).startswith(FAQ_INTENT + "/"),
         "article_found": article_found,
+        "familiarity": _familiarity(parse_data, ranking),
         "model": model_id,
     }

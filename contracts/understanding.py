@@ -11,6 +11,8 @@ message, and the studio's inbox is built from it (``handoff/studio.py``). The ke
   ``{"kind": "article", "slug": ...}`` or None;
 - ``faq_withheld``: the FAQ answer was too unsure and the help articles were searched;
 - ``article_found``: the help-article search ran and found (True) or missed (False);
+- ``familiarity``: how like its training phrases the top guess is, the mean cosine
+  similarity to its three closest (``bot/familiarity.py``), or None when not scored;
 - ``model``: the id of the model that answered.
 """
 

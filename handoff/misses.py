@@ -2,7 +2,8 @@
 
 A message is a miss when, at its own turn, the bot fell back, said the question is
 outside what it can help with, was unsure between its top two guesses, withheld an FAQ
-answer for the help-article search, or that search found nothing; or later, when the
+answer for the help-article search, or that search found nothing, or when its guess was
+sure but the message is unlike the phrases that guess was trained on; or later, when the
 customer's next message asked for a person or said the same again in other words, or
 the customer pressed 👎 under the answer.
 """
@@ -19,11 +20,12 @@ from sqlalchemy.engine import Row
 from contracts.understanding import FALLBACK_INTENT
 from handoff.state import EDITING
 
-FALLBACK, LOW_MARGIN, FAQ_TO_SEARCH, NO_ARTICLE = (
+FALLBACK, LOW_MARGIN, FAQ_TO_SEARCH, NO_ARTICLE, UNFAMILIAR = (
     "fallback",
     "low_margin",
     "faq_to_search",
     "no_article",
+    "unfamiliar",
 )
 OUT_OF_SCOPE = "out_of_scope"  # a topic the bot does not cover (yet)
 ASKED_FOR_PERSON, REPHRASED, NOT_HELPFUL = "asked_for_person", "rephrased", "not_helpful"
@@ -31,6 +33,7 @@ REASONS = (
     FALLBACK,
     OUT_OF_SCOPE,
     LOW_MARGIN,
+    UNFAMILIAR,
     FAQ_TO_SEARCH,
     NO_ARTICLE,
     ASKED_FOR_PERSON,
@@ -38,6 +41,10 @@ REASONS = (
     NOT_HELPFUL,
 )
 MARGIN = 0.15  # top guess less than this ahead of the second: unsure
+# The top guess's familiarity (bot/familiarity.py) below this: unlike its phrases. Chosen by
+# `make bench-clusters` (results/clusters.md) on CLINC150 with 15 and 30 phrases an intent:
+# it marks at most 10% of in-scope test messages and about 80% of the out-of-scope ones.
+UNFAMILIAR_BELOW = 0.45
 REPHRASE_WINDOW = dt.timedelta(minutes=3)
 REPHRASE_SIMILARITY = 0.45  # character-trigram overlap of two consecutive messages
 REQUEST_HUMAN = "request_human"
@@ -57,6 +64,10 @@ def at_turn(understanding: dict[str, Any]) -> list[str]:
         reasons.append(OUT_OF_SCOPE)
     elif len(ranking) > 1 and float(ranking[0][1]) - float(ranking[1][1]) < MARGIN:
         reasons.append(LOW_MARGIN)
+    elif (familiarity := understanding.get("familiarity")) is not None and (
+        float(familiarity) < UNFAMILIAR_BELOW
+    ):
+        reasons.append(UNFAMILIAR)
     if understanding.get("article_found") is False:
         reasons.append(NO_ARTICLE)
     return reasons

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from handoff.misses import UNFAMILIAR_BELOW
 from tests.helpers.stack import PASSWORD, Side, add_agent, call
 from tools.serve import ROOT, Stack
 
@@ -43,6 +44,7 @@ def test_the_channel_says_what_the_bot_understood(stack: Stack) -> None:
     assert understood["answer"] == {"kind": "faq", "key": "faq/shipping_cost"}
     assert understood["ranking"][0][0] == "faq/shipping_cost"
     assert 1 <= len(understood["ranking"]) <= 3
+    assert understood["familiarity"] > UNFAMILIAR_BELOW  # a question its phrases cover
     assert understood["model"]
     lost = turn(stack, "understanding-2", "purple elephants juggle quietly")["understanding"]
     assert lost["intent"] in ("nlu_fallback", "out_of_scope")  # unsure, or sure it's off-topic

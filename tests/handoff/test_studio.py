@@ -113,6 +113,9 @@ def test_reasons_at_turn() -> None:
     assert misses.at_turn(withheld) == ["faq_to_search"]
     assert misses.at_turn(understood("greet")) == []
     assert misses.at_turn(understood("out_of_scope")) == ["out_of_scope"]
+    sure_but_strange = {**understood("faq", 0.97), "familiarity": 0.31}
+    assert misses.at_turn(sure_but_strange) == ["unfamiliar"]
+    assert misses.at_turn({**sure_but_strange, "familiarity": 0.8}) == []
 
 
 async def test_misses_reach_the_inbox_grouped(client: TestClient, api: Api) -> None:

@@ -4,6 +4,7 @@ export const REASONS = {
   fallback: 'Not understood',
   out_of_scope: 'Outside what it covers',
   low_margin: 'Unsure between two',
+  unfamiliar: 'Unlike its phrases',
   faq_to_search: 'FAQ held back for search',
   no_article: 'No help article found',
   asked_for_person: 'Then asked for a person',
