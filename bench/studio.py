@@ -194,8 +194,15 @@ def cluster_table(
         best = max(per_cluster, default=0)
         share = best / sent if sent else 0.0
         met &= share >= CLUSTER_GOAL
-        rows.append((key, sent, missed, best, share))
-    header = ("topic", "messages sent", "in the inbox", "in its largest cluster", "share")
+        rows.append((key, sent, missed, best, share, best / missed if missed else 0.0))
+    header = (
+        "topic",
+        "messages sent",
+        "in the inbox",
+        "in its largest cluster",
+        "share of those sent",
+        "share of those in the inbox",
+    )
     return table(header, rows), met
 
 
@@ -249,7 +256,16 @@ def report_sections(check: dict[str, Any]) -> str:
         ],
     )
     metrics = table(
-        ("figure", "live", "candidate", "change", "tolerance", "a regression"),
+        (
+            "figure",
+            "live",
+            "candidate",
+            "change",
+            "tolerance",
+            "newly wrong / right",
+            "chance",
+            "a regression",
+        ),
         [
             (
                 m["name"],
@@ -257,6 +273,8 @@ def report_sections(check: dict[str, Any]) -> str:
                 m["candidate"],
                 m["change"],
                 m["tolerance"],
+                "-" if m.get("broken") is None else f"{m['broken']} / {m['fixed']}",
+                "-" if m.get("chance") is None else m["chance"],
                 "yes" if m["counted_as_regression"] else "no",
             )
             for m in report.get("metrics", [])

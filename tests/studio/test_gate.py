@@ -6,13 +6,17 @@ import ast
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from studio.gate import (
     EscalationResult,
     Judged,
     Scoring,
     Tolerance,
+    chance_of,
     compare,
     per_intent_f1,
 )
@@ -134,7 +138,7 @@ def test_the_from_traffic_set_may_lose_one_message_but_not_two() -> None:
     report = compare(scoring(base + traffic_live), scoring(base + two_lost), TOLERANCE)
     assert not report.passed
     assert report.reasons == [
-        "Accuracy on the messages editors labelled from real traffic fell from 1.00 to 0.80."
+        "Accuracy on the messages editors labelled from real traffic fell from 1.000 to 0.800."
     ]
     assert {b.set for b in report.broken} == {"from_traffic"}
 
@@ -178,3 +182,53 @@ def test_the_gate_imports_neither_the_bot_nor_rasa() -> None:
     )
     loaded = set(ast.literal_eval(done.stdout))
     assert loaded & {"bot", "actions", "handoff", "rasa", "tensorflow"} == set()
+
+
+def faq_scoring(messages: list[Judged]) -> Scoring:
+    """A scoring whose FAQ accuracy is measured on ``messages``, as the Check computes it."""
+    faq = [j for j in messages if j.expected.startswith("faq/")]
+    return replace(scoring(messages), faq_accuracy=sum(j.correct for j in faq) / len(faq))
+
+
+def test_chance_is_a_one_sided_sign_test() -> None:
+    assert chance_of(0, 0) == 1.0
+    assert chance_of(2, 0) == 0.25
+    assert chance_of(5, 0) == 1 / 32
+    assert chance_of(3, 9) == pytest.approx(0.9807, abs=1e-4)
+
+
+def test_a_held_out_figure_falling_within_chance_is_not_a_regression() -> None:
+    # Two FAQ questions broken, none fixed: beyond one message's tolerance, but two equally
+    # good models disagree that way a quarter of the time.
+    before = judged("faq/exchange", 10, 0) + judged("faq/gift_cards", 10, 0)
+    after = judged("faq/exchange", 9, 1) + judged("faq/gift_cards", 9, 1)
+    tolerance = Tolerance(faq_accuracy=0.05, per_intent_messages=1)
+
+    report = compare(faq_scoring(before), faq_scoring(after), tolerance)
+
+    row = next(m for m in report.metrics if m.name == "faq_accuracy")
+    assert (row.broken, row.fixed, row.chance) == (2, 0, 0.25)
+    assert row.change < -tolerance.faq_accuracy and not row.counted_as_regression
+    assert report.passed, report.reasons
+
+
+def test_a_held_out_figure_falling_beyond_chance_blocks() -> None:
+    before = [
+        message
+        for key in ("exchange", "gift_cards", "promo_code", "repairs", "phone_number")
+        for message in judged(f"faq/{key}", 10, 0)
+    ]
+    after = [
+        message
+        for key in ("exchange", "gift_cards", "promo_code", "repairs", "phone_number")
+        for message in judged(f"faq/{key}", 9, 1)
+    ]
+    tolerance = Tolerance(faq_accuracy=0.05, per_intent_messages=1)
+
+    report = compare(faq_scoring(before), faq_scoring(after), tolerance)
+
+    assert not report.passed
+    assert report.reasons == [
+        "FAQ answer accuracy on the held-out questions fell from 1.000 to 0.900: 5 of its "
+        "messages newly wrong, 0 newly right (by chance 3.1% of the time)."
+    ]

@@ -32,7 +32,7 @@ function banner(report) {
   );
 }
 
-const NUMERIC = new Set(['Value', 'Floor', 'Live', 'Candidate', 'Change']);
+const NUMERIC = new Set(['Value', 'Floor', 'Live', 'Candidate', 'Change', 'Newly wrong / right']);
 
 function table(caption, heads, rows) {
   return el(
@@ -93,7 +93,7 @@ function metrics(items) {
   if (!items.length) return null;
   return table(
     'Overall, live beside candidate',
-    ['Measure', 'Live', 'Candidate', 'Change', ''],
+    ['Measure', 'Live', 'Candidate', 'Change', 'Newly wrong / right', ''],
     items.map((row) =>
       el(
         'tr',
@@ -102,10 +102,17 @@ function metrics(items) {
         el('td', { className: 'num', textContent: number(row.live, 3) }),
         el('td', { className: 'num', textContent: number(row.candidate, 3) }),
         el('td', { className: 'num', textContent: signed(row.change) }),
+        el('td', { className: 'num', textContent: flips(row) }),
         el('td', { textContent: row.counted_as_regression ? 'Regression' : '' }),
       ),
     ),
   );
+}
+
+/** A held-out figure's messages the candidate broke and fixed (the gate's sign test). */
+function flips(row) {
+  if (row.broken === null || row.broken === undefined) return '—';
+  return `${row.broken} / ${row.fixed}`;
 }
 
 function signed(value) {
