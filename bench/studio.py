@@ -59,6 +59,7 @@ from sqlalchemy import create_engine
 from bench.report import table, write
 from bench.turns import larkspur
 from handoff.db.tables import conversations, customers, misses
+from handoff.usecases import UNAVAILABLE
 from studio.content import Content
 from tools.evaluation import predict
 from tools.model_cache import model_path
@@ -337,8 +338,23 @@ async def chatter(
     texts: list[str],
     stop: asyncio.Event,
     tally: Counter[str],
+) -> list[list[str]]:
+    """One customer after another on the socket until ``stop``, each turn to be answered
+    by the bot; one whose chat the bot hands to a person makes way for a new customer.
+    Each conversation's id and the texts sent in it."""
+    records = []
+    while not stop.is_set():
+        records.append(await _one_chat(http, stack, texts, stop, tally))
+    return records
+
+
+async def _one_chat(
+    http: aiohttp.ClientSession,
+    stack: Stack,
+    texts: list[str],
+    stop: asyncio.Event,
+    tally: Counter[str],
 ) -> list[str]:
-    """One customer on the socket until ``stop``: each turn must be answered by the bot."""
     api = Api(http, stack.handoff_url)
     session = await api.call("POST", "/sessions", {}, token="")
     socket = await http.ws_connect(stack.handoff_url.replace("http", "ws") + "/ws/customer")
@@ -352,7 +368,10 @@ async def chatter(
             client_id = uuid.uuid4().hex
             await socket.send_json({"type": "message", "text": text, "client_id": client_id})
             sent.append(text)
-            tally[await _answered(socket, client_id)] += 1
+            outcome = await _answered(socket, client_id)
+            tally[outcome] += 1
+            if outcome == "handed over":  # a person's turn now, not the bot's
+                break
     finally:
         await socket.close()
     return [session["conversation_id"], *sent]
@@ -373,7 +392,8 @@ async def _answered(socket: aiohttp.ClientWebSocketResponse, client_id: str) -> 
         elif acked and event.get("speaker") == "bot":
             return "answered"
         elif acked and event.get("speaker") == "system":
-            return "failed"
+            # The 'unavailable' notice is a failure; any other is a handoff's (queued…).
+            return "failed" if event.get("text") == UNAVAILABLE else "handed over"
     return "failed" if acked else "lost"
 
 
@@ -401,14 +421,15 @@ async def under_load(
         )
         await asyncio.sleep(5)
     stop.set()
-    records = await asyncio.gather(*chats)
+    records = [record for chats_of_one in await asyncio.gather(*chats) for record in chats_of_one]
     twice = 0
     for conversation_id, *sent in records:
         seen = Counter(tracker_user_texts(stack, conversation_id))
         twice += sum(max(0, seen[t] - n) for t, n in Counter(sent).items())
     rows = [
-        ("turns answered", tally["answered"]),
+        ("turns answered by the bot", tally["answered"]),
         ("turns failed (no answer, or the 'unavailable' notice)", tally["failed"]),
+        ("chats the bot handed to a person (that customer stopped)", tally["handed over"]),
         ("messages lost (never acknowledged)", tally["lost"]),
         ("messages Rasa saw twice", twice),
     ]
@@ -449,16 +470,19 @@ def fill_inbox(database: Path, texts: list[str], count: int) -> None:
     engine.dispose()
 
 
-async def timed_inbox(api: Api) -> tuple[float, float, int]:
+async def timed_inbox(api: Api) -> tuple[float, float, float, int]:
+    """Seconds to the first answer (the last grouping, said to be stale), until the new
+    grouping is in, and to an answer from it; and how many misses it holds."""
     started = time.monotonic()
     first = await api.call("GET", "/studio/api/inbox")
     cold = time.monotonic() - started
     while first["stale"]:
         await asyncio.sleep(0.5)
         first = await api.call("GET", "/studio/api/inbox")
+    regrouped = time.monotonic() - started
     started = time.monotonic()
     await api.call("GET", "/studio/api/inbox")
-    return cold, time.monotonic() - started, first["total_messages"]
+    return cold, regrouped, time.monotonic() - started, first["total_messages"]
 
 
 @contextmanager
@@ -533,7 +557,8 @@ async def bench(quick: bool) -> None:
             bad = "skipped (--quick)" if quick else await bad_change(api, stack, figures)
             versions = await api.call("GET", "/studio/api/versions")
             original = [v["id"] for v in versions["versions"] if v["original"]][-1]
-            texts = [m["text"] for m in traffic.later]
+            # Customers with questions for the bot: asking for a person ends the bot's part.
+            texts = [m["text"] for m in traffic.later if m["expect"] != "request_human"]
             load = await under_load(http, stack, api, texts, [original, version["id"]])
             if quick:
                 inbox_row = "skipped (--quick)"
@@ -541,15 +566,17 @@ async def bench(quick: bool) -> None:
                 fill_inbox(
                     stack.var_dir / "handoff.db", [m["text"] for m in traffic.day], FULL_INBOX
                 )
-                cold, warm, total = await timed_inbox(api)
+                cold, regrouped, warm, total = await timed_inbox(api)
+                met_goal = "met" if max(cold, warm) < INBOX_GOAL_S else "NOT met"
                 inbox_row = table(
                     (
                         "open misses",
                         "first answer (s)",
-                        "next answer (s)",
+                        "grouped anew after (s)",
+                        "answer from the new grouping (s)",
                         f"goal < {INBOX_GOAL_S} s",
                     ),
-                    [(total, cold, warm, "met" if warm < INBOX_GOAL_S else "NOT met")],
+                    [(total, cold, regrouped, warm, met_goal)],
                 )
     gain = after - before
     cluster_goal = f"each topic's largest cluster holds ≥ {CLUSTER_GOAL:.0%} of it"
