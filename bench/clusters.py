@@ -5,9 +5,11 @@
 Each round imitates a day of misses: three intents of a public dataset play the topics the
 bot does not know (30 messages each) among 210 messages of the other intents. A topic is
 *found* when one cluster holds at least 80 % of its messages and is itself at least 80 %
-that topic, the studio bench's criterion. Both ways of grouping (the sentence encoder and
-the words) are swept; the table gives the share of topics found, the mean share of a topic
-in its largest cluster, and that cluster's mean purity. BANKING77 and CLINC150 test
+that topic, the studio bench's criterion. Three ways of grouping are swept: the sentence
+encoder's vectors, the same with what the bot's own training phrases share removed (the
+phrases of every other intent stand for the bot's), and the words. The table gives the
+share of topics found, the mean share of a topic in its largest cluster, and that
+cluster's mean purity. BANKING77 and CLINC150 test
 messages, seeded draws; a dataset that is absent is skipped and said so.
 
 A second table chooses where familiarity (``bot/familiarity.py``) marks a message as a
@@ -40,10 +42,13 @@ FAMILIARITY_PHRASES, FAMILIARITY_TEST, FAMILIARITY_SWEEP = (
     3000,
     (0.35, 0.4, 0.45, 0.5, 0.55),
 )
+RAW, APART, WORDS = "sentence encoder", "sentence encoder, common part removed", "words"
 SWEEPS = {
-    "sentence encoder": [round(0.30 + 0.05 * i, 2) for i in range(11)],
-    "words": [round(0.80 + 0.02 * i, 2) for i in range(9)],
+    RAW: [round(0.30 + 0.05 * i, 2) for i in range(11)],
+    APART: [round(0.60 + 0.05 * i, 2) for i in range(8)],
+    WORDS: [round(0.80 + 0.02 * i, 2) for i in range(9)],
 }
+REFERENCE = 1500  # training phrases standing for the bot's own (ours has about as many)
 
 
 def day(pairs: Sequence[Pair], seed: int) -> tuple[list[str], list[str | None]]:
@@ -74,15 +79,56 @@ def score(clusters: list[list[int]], truth: list[str | None]) -> list[tuple[floa
     return out
 
 
-def sweep(name: str, pairs: Sequence[Pair], rounds: int, encode: Encode) -> list[list[str]]:
-    days = [day(pairs, seed) for seed in range(rounds)]
+def without_common(encode: Encode, phrases: Sequence[str], directions: int = 3) -> Encode:
+    """``encode`` with what the bot's training ``phrases`` share removed: their mean vector
+    and their ``directions`` main principal directions, the rest scaled to unit length.
+
+    Every customer-support question is alike in the raw vectors ("can I", "do you", an
+    order somewhere), which ties unrelated topics together; removing the common part of
+    the bot's own phrases (Mu & Viswanath's "all-but-the-top") leaves what sets a topic
+    apart. Without phrases, ``encode`` itself.
+
+    Measured here, not shipped: at 0.85 it finds 0.71 of the topics (averaged over the two
+    datasets) where the raw vectors' best finds 0.50, but on the hand-written topics of
+    tests/studio/test_clusters.py one paraphrase fell out of its topic and an ignored
+    weather question claimed the rental cluster (the ignore rule wants a stricter test
+    first); on the studio bench's day it moved bulk orders 8 -> 10 and trade-ins 10 -> 11.
+    """
+    if not phrases:
+        return encode
+    reference = np.asarray(encode(list(phrases)), dtype=np.float32)
+    mean = reference.mean(axis=0)
+    principal = np.linalg.svd(reference - mean, full_matrices=False)[2][:directions]
+
+    def encode_apart(texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(encode(texts), dtype=np.float32) - mean
+        vectors -= (vectors @ principal.T) @ principal
+        lengths = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        return (vectors / lengths).astype(np.float32)
+
+    return encode_apart
+
+
+def phrases_of_the_bot(train: Sequence[Pair], topics: set[str], seed: int) -> list[str]:
+    """Training phrases of every intent but the day's topics (the bot was never taught
+    those): what ``without_common`` takes out."""
+    pool = [text for text, intent in train if intent not in topics]
+    return random.Random(seed).sample(pool, min(REFERENCE, len(pool)))  # noqa: S311 -- seeded
+
+
+def sweep(name: str, dataset: Any, rounds: int, encode: Encode) -> list[list[str]]:
+    days = [day(dataset.test, seed) for seed in range(rounds)]
+    apart = [
+        without_common(encode, phrases_of_the_bot(dataset.train, {t for t in truth if t}, seed))
+        for seed, (_, truth) in enumerate(days)
+    ]
     rows = []
     for grouping, thresholds in SWEEPS.items():
-        use = encode if grouping == "sentence encoder" else None
         for threshold in thresholds:
             scores: list[tuple[float, float]] = []
             start = time.perf_counter()
-            for texts, truth in days:
+            for seed, (texts, truth) in enumerate(days):
+                use = {RAW: encode, APART: apart[seed], WORDS: None}[grouping]
                 found = cluster(texts, threshold=threshold, encode=use)
                 scores += score([list(c.members) for c in found], truth)
             seconds = (time.perf_counter() - start) / len(days)
@@ -149,7 +195,7 @@ def main(argv: Sequence[str]) -> int:
             skipped.append(dataset)
             print(dataset)
             continue
-        rows += sweep(name, dataset.test, options.rounds, encode)
+        rows += sweep(name, dataset, options.rounds, encode)
         familiar += familiarity_sweep(dataset, encode)
     if not rows:
         return 1
