@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.sentiment import _sentence_vectors
+from bot.sentiment import sentence_vectors
 
 FAMILIARITY = "familiarity"
 RETRIEVAL_INTENT = "faq"
@@ -85,7 +85,7 @@ class FamiliarityScorer(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if label(m)]
-        vectors = _sentence_vectors(examples)
+        vectors = sentence_vectors(examples)
         if vectors is None:
             raise ValueError(
                 "FamiliarityScorer needs the SentenceEncoderFeaturizer before it in the pipeline"
@@ -112,7 +112,7 @@ class FamiliarityScorer(GraphComponent):
             return cls(config, model_storage, resource, saved["vectors"], saved["labels"])
 
     def process(self, messages: list[Message]) -> list[Message]:
-        vectors = _sentence_vectors(messages)
+        vectors = sentence_vectors(messages)
         if vectors is None or not self._labels.size:
             return messages
         similarities = vectors @ self._vectors.T

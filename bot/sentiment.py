@@ -114,7 +114,7 @@ class SentimentAnalyzer(GraphComponent):
         texts = [message.get(TEXT) or "" for message in messages]
         if self._model is None:
             raise RuntimeError("the frustration model is not trained")
-        levels_of = self._model.probabilities(texts, _sentence_vectors(messages))
+        levels_of = self._model.probabilities(texts, sentence_vectors(messages))
         for message, text, levels in zip(messages, texts, levels_of, strict=True):
             rules = score(text)
             sentiment = {
@@ -134,7 +134,7 @@ class SentimentAnalyzer(GraphComponent):
 ENCODER_FEATURIZER = "SentenceEncoderFeaturizer"
 
 
-def _sentence_vectors(messages: list[Message]) -> np.ndarray | None:
+def sentence_vectors(messages: list[Message]) -> np.ndarray | None:
     """The unit sentence vectors the encoder featurizer left on every message, or None."""
     rows = []
     for message in messages:
