@@ -70,8 +70,15 @@ class FamiliarityScorer(GraphComponent):
     ) -> None:
         self._neighbours = int(config["neighbours"])
         self._storage, self._resource = model_storage, resource
-        self._vectors = np.zeros((0, 0), np.float32) if vectors is None else vectors
-        self._labels = np.array([], dtype=str) if labels is None else labels
+        self._keep(
+            np.zeros((0, 0), np.float32) if vectors is None else vectors,
+            np.array([], dtype=str) if labels is None else labels,
+        )
+
+    def _keep(self, vectors: np.ndarray, labels: np.ndarray) -> None:
+        """The phrases' vectors and labels, and which rows each label has (parsed often)."""
+        self._vectors, self._labels = vectors, labels
+        self._rows = {str(name): np.flatnonzero(labels == name) for name in np.unique(labels)}
 
     @classmethod
     def create(
@@ -90,8 +97,7 @@ class FamiliarityScorer(GraphComponent):
             raise ValueError(
                 "FamiliarityScorer needs the SentenceEncoderFeaturizer before it in the pipeline"
             )
-        self._vectors = vectors.astype(np.float32)
-        self._labels = np.array([label(m) for m in examples], dtype=str)
+        self._keep(vectors.astype(np.float32), np.array([label(m) for m in examples], dtype=str))
         with self._storage.write_to(self._resource) as directory:
             np.savez_compressed(
                 directory / VECTORS_FILE, vectors=self._vectors, labels=self._labels
@@ -118,7 +124,7 @@ class FamiliarityScorer(GraphComponent):
         similarities = vectors @ self._vectors.T
         for message, row in zip(messages, similarities, strict=True):
             scores = {
-                name: round(familiarity(row[self._labels == name], self._neighbours), 4)
+                name: round(familiarity(row[self._rows.get(name, [])], self._neighbours), 4)
                 for name in _guesses(message)
             }
             message.set(FAMILIARITY, scores, add_to_output=True)
