@@ -24,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio clean
+.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio bench-takeover clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -159,6 +159,9 @@ bench-turns: train ## Bot turns at 1 and 20 chats vs the stock rasa init bot [AR
 # A scripted day through the studio: misses, labels, check, publish, roll back under load.
 bench-studio: train $(STORE_DB) ## The studio's loop on 300 unseen messages [QUICK=1] (writes results/studio.md)
 	$(BIN)/python -m bench.studio $(if $(QUICK),--quick)
+
+bench-takeover: train $(STORE_DB) $(NGINX) ## Publishing by PUT /model vs a second Rasa taking over behind nginx, under 10 chats (writes results/takeover.md)
+	$(BIN)/python -m bench.takeover
 
 bench-clusters: $(INSTALLED) $(ENCODER) ## Choose the inbox's grouping thresholds on BANKING77 and CLINC150 (writes results/clusters.md)
 	$(BIN)/python -m bench.clusters $(ARGS)

@@ -338,13 +338,15 @@ async def chatter(
     texts: list[str],
     stop: asyncio.Event,
     tally: Counter[str],
+    turns: list[float] | None = None,
 ) -> list[list[str]]:
     """One customer after another on the socket until ``stop``, each turn to be answered
     by the bot; one whose chat the bot hands to a person makes way for a new customer.
-    Each conversation's id and the texts sent in it."""
+    Each conversation's id and the texts sent in it; the seconds of each answered turn
+    go into ``turns``."""
     records = []
     while not stop.is_set():
-        records.append(await _one_chat(http, stack, texts, stop, tally))
+        records.append(await _one_chat(http, stack, texts, stop, tally, turns))
     return records
 
 
@@ -354,6 +356,7 @@ async def _one_chat(
     texts: list[str],
     stop: asyncio.Event,
     tally: Counter[str],
+    turns: list[float] | None = None,
 ) -> list[str]:
     api = Api(http, stack.handoff_url)
     session = await api.call("POST", "/sessions", {}, token="")
@@ -366,10 +369,13 @@ async def _one_chat(
         while not stop.is_set():
             text = random.choice(texts)  # noqa: S311 - picking test messages, not secrets
             client_id = uuid.uuid4().hex
+            started = time.monotonic()
             await socket.send_json({"type": "message", "text": text, "client_id": client_id})
             sent.append(text)
             outcome = await _answered(socket, client_id)
             tally[outcome] += 1
+            if turns is not None and outcome == "answered":
+                turns.append(time.monotonic() - started)
             if outcome == "handed over":  # a person's turn now, not the bot's
                 break
     finally:
@@ -397,10 +403,12 @@ async def _answered(socket: aiohttp.ClientWebSocketResponse, client_id: str) -> 
     return "failed" if acked else "lost"
 
 
-def tracker_user_texts(stack: Stack, conversation_id: str) -> list[str]:
+def tracker_user_texts(stack: Stack, conversation_id: str, rasa_url: str = "") -> list[str]:
+    """The customer's texts in Rasa's tracker (at ``rasa_url``, else the stack's Rasa)."""
     import urllib.request
 
-    url = f"{stack.rasa_url}/conversations/{conversation_id}/tracker?token={stack.keys.rasa_token}"
+    base = rasa_url or stack.rasa_url
+    url = f"{base}/conversations/{conversation_id}/tracker?token={stack.keys.rasa_token}"
     with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - loopback, built here
         events = json.loads(response.read())["events"]
     return [e.get("text") or "" for e in events if e["event"] == "user"]

@@ -345,10 +345,14 @@ def describe(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def larkspur(
-    folder: Path, content_dir: Path = ROOT, env: dict[str, str] = BENCH_ENV
+    folder: Path,
+    content_dir: Path = ROOT,
+    env: dict[str, str] = BENCH_ENV,
+    rasa_front: str | None = None,
 ) -> Iterator[Stack]:
     """The whole system on free ports, with a throwaway var and a fresh demo store (and the
-    studio writing into ``content_dir``)."""
+    studio writing into ``content_dir``; the handoff service reaching Rasa at
+    ``rasa_front`` if given)."""
     model = ROOT / model_path(ROOT)
     if not model.exists():
         raise SystemExit(f"{model} is missing: run `make train` first")
@@ -364,6 +368,7 @@ def larkspur(
         store_url=store_url,
         handoff_port=free_port(),
         content_dir=content_dir,
+        rasa_front=rasa_front,
     )
     print("Starting Larkspur (Rasa, action server, handoff service, outbox relay) …", flush=True)
     with mock.patch.dict(os.environ, env):

@@ -106,6 +106,8 @@ class Stack:
     internal_host: str = "127.0.0.1"
     # Where the studio writes editors' labels (data/) and installs published models.
     content_dir: Path = ROOT
+    # Where the handoff service reaches Rasa, if not straight at it (a proxy in front).
+    rasa_front: str | None = None
     parts: dict[str, Part] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -147,7 +149,7 @@ class Stack:
         env.setdefault("HANDOFF_DATABASE_URL", f"sqlite+aiosqlite:///{self.var_dir / 'handoff.db'}")
         env["HANDOFF_URL"] = self.handoff_url
         env["HANDOFF_PORT"] = str(self.handoff_port)
-        env["HANDOFF_RASA_URL"] = self.rasa_url
+        env["HANDOFF_RASA_URL"] = self.rasa_front or self.rasa_url
         return {**env, **extra}
 
     def _endpoints(self) -> Path:
@@ -211,23 +213,31 @@ class Stack:
             0,
             HANDOFF_SERVICE_TOKEN=k.handoff_service_token,
         )
-        rasa = self._part(
-            "rasa",
+        return [actions, handoff, outbox, self.rasa_part()]
+
+    def rasa_part(self, port: int | None = None, model: Path | None = None) -> Part:
+        """Rasa on ``port`` (its own, unless another is asked for: a second Rasa on the
+        same tracker store and action server) serving ``model``; defined, not started."""
+        k, python = self.keys, str(BIN / "python")
+        port = port or self.rasa_port
+        url = f"http://{self.internal_host}:{port}"
+        name = "rasa" if port == self.rasa_port else f"rasa-{port}"
+        return self._part(
+            name,
             [
                 python,
                 "-m",
                 "tools.rasa_server",
-                *("--interface", self.internal_host, "--port", str(self.rasa_port)),
-                *("--model", str(self.model), "--endpoints", str(self._endpoints())),
+                *("--interface", self.internal_host, "--port", str(port)),
+                *("--model", str(model or self.model), "--endpoints", str(self._endpoints())),
                 *("--credentials", str(ROOT / "credentials.yml")),
             ],
-            f"{self.rasa_url}/status?token={k.rasa_token}",
+            f"{url}/status?token={k.rasa_token}",
             300,
             RASA_TOKEN=k.rasa_token,
             ACTIONS_TOKEN=k.actions_token,
             LARKSPUR_LIVE_MODEL=str(self.var_dir / "studio" / "live-model"),
         )
-        return [actions, handoff, outbox, rasa]
 
     def start(self, progress: bool = False) -> None:
         """Start every part and return once each answers."""
