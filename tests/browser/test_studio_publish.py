@@ -2,7 +2,9 @@
 customers' messages the bot did not cover, checks it (the worker validates, trains and
 gates a real candidate), publishes it, sees the widget answer with it, and rolls back.
 
-One check trains a model, which takes minutes: this is the suite's one real check.
+One check trains a model, which takes minutes: this is the suite's one real check (a
+second one, asked for while it trains, waits in line and is still training when the first
+is published; the test does not wait for it).
 """
 
 from __future__ import annotations
@@ -108,14 +110,28 @@ def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, 
     assert ANSWER not in in_a_thread(answer_to(stack, PROBE))  # labelled, not yet live
 
     page.get_by_role("link", name="Check & publish").click()
-    page.get_by_role("button", name="Run a check").click()
+    run = page.get_by_role("button", name="Run a check")
+    run.click()
+    message, heading = page.locator("#check-message"), page.locator("#check .check-head h3")
+    expect(message).to_have_text(re.compile(r"Check \d+ started\."), timeout=UI_MS)
+    first = int(message.inner_text().split()[1])
+    run.click()  # a second check waits for the first, and the page says so
+    expect(message).to_contain_text("yours is queued", timeout=UI_MS)
+    expect(page.locator("#check .badge.state")).to_have_text("Queued")
+    second = int(heading.inner_text().split()[-1])
+    assert second > first
+    page.get_by_role("button", name=f"Show check {first}").click()
+    expect(heading).to_have_text(f"Check {first}")
     publish = page.get_by_role("button", name="Publish")
     check = page.locator("#check")
     # Wait for any outcome, so that a failed check fails the test at once, saying why.
     expect(check).to_contain_text(re.compile("Passed|Blocked|Failed"), timeout=CHECK_MS)
     assert "Passed" in check.inner_text(), check.inner_text()
     expect(publish).to_be_enabled()
-    publish.click()
+    publish.click()  # while the second check trains: it will have to run again, said so
+    expect(page.locator("#confirm-dialog")).to_contain_text(
+        re.compile(f"Check {second} is (running against the version live now|queued)")
+    )
     confirm(page, "Publish")
     expect(page.locator("#announcer")).to_contain_text(" is live", timeout=UI_MS * 8)
     assert ANSWER in in_a_thread(answer_to(stack, PROBE))

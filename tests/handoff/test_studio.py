@@ -17,7 +17,8 @@ import yaml
 from aiohttp.test_utils import TestClient
 
 from handoff import misses
-from handoff.state import EDITING, SETTINGS, STORE
+from handoff.db.accounts import STUDIO_ROLES
+from handoff.state import ACCOUNTS, EDITING, SETTINGS, STORE
 from studio.content import Content
 from tests.helpers.service import Api, bearer
 from tools.serve import ROOT
@@ -281,6 +282,27 @@ async def test_only_a_passed_check_is_published(api: Api) -> None:
         "POST", f"/studio/api/checks/{check['id']}/publish", eve, {}, status=409
     )
     assert refused["error"]["code"] == "not_passed"
+
+
+async def test_a_check_compared_with_a_version_no_longer_live_is_not_published(
+    client: TestClient, api: Api
+) -> None:
+    """Another check's publish made a version live while this one ran: this one was
+    compared with the model live before, so publishing it is refused, saying why."""
+    eve = await api.agent("eve", role="editor")
+    editor = await client.app[ACCOUNTS].agent_for_token(eve, STUDIO_ROLES)
+    editing = client.app[EDITING]
+    check_id, _ = await editing.add_check(editor)  # not started: the line was not woken
+    await editing.update_check(check_id, state="passed", live_version=None)
+    version_id = await editing.add_version(None, editor, "0" * 12, "")
+    await editing.went_live(version_id, editor, None, "publish", 0.0)
+    refused = await api.call("POST", f"/studio/api/checks/{check_id}/publish", eve, {}, status=409)
+    assert refused["error"]["code"] == "stale_check"
+    assert (
+        f"Version {version_id} went live after check {check_id} started"
+        in (refused["error"]["message"])
+    )
+    assert (await editing.live_version())["id"] == version_id  # nothing else went live
 
 
 async def test_a_check_that_cannot_run_says_why_and_nothing_goes_live(

@@ -14,16 +14,24 @@ const RUNNING = new Set(['queued', 'running']);
 
 /** The view opened: the check on screen, else the latest one, and the recent ones. */
 export async function loadCheck() {
-  let recent = [];
+  const recent = await refreshRecent();
+  if (!recent) return;
+  const latest = state.check ? recent.find((c) => c.id === state.check.id) || state.check : recent[0];
+  showCheck(latest || null);
+}
+
+/** The recent checks, listed anew; null if they could not be read. */
+async function refreshRecent() {
+  let recent;
   try {
     recent = (await api('GET', '/studio/api/checks')).checks || [];
   } catch (error) {
     if (error.status !== 401) showAlert(error.message);
-    return;
+    return null;
   }
+  state.recent = recent;
   renderRecent(recent);
-  const latest = state.check ? recent.find((c) => c.id === state.check.id) || state.check : recent[0];
-  showCheck(latest || null);
+  return recent;
 }
 
 export async function runCheck() {
@@ -37,12 +45,20 @@ export async function runCheck() {
   }
   say($('check-message'), check.message || `Check ${check.id} started.`);
   showCheck(check);
+  refreshRecent();
 }
 
 async function poll() {
   if (!state.check || !state.token) return;
+  const before = state.check.state;
+  await openCheck(state.check.id);
+  if (state.check && state.check.state !== before) refreshRecent();
+}
+
+/** Check ``id`` on screen, as it is now. */
+async function openCheck(id) {
   try {
-    showCheck(await api('GET', `/studio/api/checks/${state.check.id}`));
+    showCheck(await api('GET', `/studio/api/checks/${id}`));
   } catch (error) {
     if (error.status !== 401) showAlert(error.message);
   }
@@ -114,7 +130,11 @@ function renderRecent(checks) {
       el(
         'thead',
         {},
-        el('tr', {}, ...['Check', 'State', 'By', 'Requested'].map((h) => el('th', { scope: 'col', textContent: h }))),
+        el(
+          'tr',
+          {},
+          ...['Check', 'State', 'By', 'Requested', ''].map((h) => el('th', { scope: 'col', textContent: h })),
+        ),
       ),
       el(
         'tbody',
@@ -122,11 +142,22 @@ function renderRecent(checks) {
         ...checks.map((check) =>
           el(
             'tr',
-            {},
+            { 'data-check': String(check.id) },
             el('td', { textContent: String(check.id) }),
             el('td', { textContent: CHECK_STATES[check.state] || check.state }),
             el('td', { textContent: check.editor }),
             el('td', { textContent: timeOf(check.created_at) }),
+            el(
+              'td',
+              {},
+              el('button', {
+                type: 'button',
+                className: 'small',
+                textContent: 'Show',
+                'aria-label': `Show check ${check.id}`,
+                onclick: () => openCheck(check.id),
+              }),
+            ),
           ),
         ),
       ),
@@ -134,13 +165,24 @@ function renderRecent(checks) {
   );
 }
 
+/** What publishing ``check`` means for the other checks in line (as last listed). */
+function inLine(check) {
+  const others = (state.recent || []).filter((c) => c.id !== check.id && RUNNING.has(c.state));
+  return others.map((other) =>
+    other.state === 'running'
+      ? `Check ${other.id} is running against the version live now: after this publish it will have to run again.`
+      : `Check ${other.id} is queued: it will be compared with this one.`,
+  );
+}
+
 export async function publish() {
   const check = state.check;
   if (!check || check.state !== 'passed') return;
+  await refreshRecent();
   const sure = await confirmDialog(
     $('check-publish'),
     `Publish check ${check.id}?`,
-    'Its model answers customers from now on; the current one is kept and can be made live again.',
+    ['Its model answers customers from now on; the current one is kept and can be made live again.', ...inLine(check)].join(' '),
     'Publish',
   );
   if (!sure) return;

@@ -14,5 +14,6 @@ export const state = {
   targets: null, // every intent and FAQ, loaded once per sign-in
   inboxTimer: null, // the next poll while a regrouping runs
   check: null, // the check on screen
+  recent: [], // the recent checks as last listed
   checkTimer: null,
 };
