@@ -14,6 +14,11 @@ CACHE_KEEP := 3# venvs and models each: the newest are kept, older ones removed
 prune = ls -dt $(1) | tail -n +$$(( $(CACHE_KEEP) + 1 )) | xargs rm -rf
 SPACY_MODEL := models/spacy/en_larkspur/meta.json
 ENCODER := models/encoder/all-MiniLM-L6-v2/config.json
+ENCODER_ONNX := models/encoder/all-MiniLM-L6-v2/model.onnx
+# The encoder's graph for onnxruntime, exported once per venv and export tools, and kept.
+EXPORT_HASH := $(shell cat requirements.lock requirements-nodeps.txt requirements-export.txt | sha256sum | cut -c1-12)
+EXPORT_TOOLS := $(CACHE)/export-tools-$(EXPORT_HASH)
+ONNX_STORE := $(CACHE)/encoder-$(EXPORT_HASH).onnx
 STORE_DB := var/store.db
 CHROMIUM := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
@@ -45,7 +50,7 @@ $(INSTALLED): requirements.lock requirements-nodeps.txt
 	else echo "Reusing $(VENV_STORE) (same lock files)"; fi
 	@rm -rf $(VENV) && ln -s $(VENV_STORE) $(VENV) && touch $@
 
-install: $(INSTALLED) $(ENCODER) ## Create .venv and install the locked dependencies (reused if unchanged)
+install: $(INSTALLED) $(ENCODER) $(ENCODER_ONNX) ## Create .venv and install the locked dependencies (reused if unchanged)
 
 $(SPACY_MODEL): bot/spacy_pipeline.py $(INSTALLED)
 	$(BIN)/python -m bot.spacy_pipeline models/spacy/en_larkspur
@@ -53,7 +58,22 @@ $(SPACY_MODEL): bot/spacy_pipeline.py $(INSTALLED)
 $(ENCODER): bot/encoder.py $(INSTALLED)
 	$(BIN)/python -m bot.encoder install
 
-train: $(INSTALLED) $(SPACY_MODEL) $(ENCODER) ## Train the model if its inputs changed (else reuse it)
+# tf2onnx and onnx only export the graph: they live in $(EXPORT_TOOLS), not in the venv.
+$(ENCODER_ONNX): $(ENCODER) requirements-export.txt
+	@if [ ! -f $(ONNX_STORE) ]; then \
+	  if [ ! -f $(EXPORT_TOOLS)/.complete ]; then \
+	    rm -rf $(EXPORT_TOOLS) && $(BIN)/pip install --quiet --disable-pip-version-check \
+	      --no-deps --require-hashes --target $(EXPORT_TOOLS) -r requirements-export.txt && \
+	    touch $(EXPORT_TOOLS)/.complete || exit 1; \
+	  fi; \
+	  echo "Exporting the encoder for onnxruntime (first time: about a minute) …"; \
+	  PYTHONPATH=$(EXPORT_TOOLS) $(BIN)/python -m bot.encoder export $(ONNX_STORE) || exit 1; \
+	  $(call prune,$(CACHE)/encoder-*.onnx); $(call prune,$(CACHE)/encoder-*.onnx.sha256); \
+	  $(call prune,$(CACHE)/export-tools-*); \
+	fi
+	$(BIN)/python -m bot.encoder adopt $(ONNX_STORE)
+
+train: $(INSTALLED) $(SPACY_MODEL) $(ENCODER) $(ENCODER_ONNX) ## Train the model if its inputs changed (else reuse it)
 	@model=$$($(BIN)/python -m tools.model_cache); kept=$(CACHE)/$$model; \
 	if [ -f "$$model" ]; then echo "Model up to date: $$model"; \
 	elif [ -f "$$kept" ]; then echo "Model from the cache: $$kept"; cp "$$kept" "$$model"; \
@@ -98,7 +118,7 @@ test: lint train validate $(CHROMIUM) $(NGINX) $(AXE) ## Run every check: data, 
 FAST_TESTS := tests/handoff tests/actions tests/articles tests/studio tests/escalation/test_triggers.py \
   tests/test_imports.py tests/test_rasa_server.py
 
-test-fast: lint $(ENCODER) ## Lint, then the unit and service tests (no training, browser or e2e; ~3 min)
+test-fast: lint $(ENCODER_ONNX) ## Lint, then the unit and service tests (no training, browser or e2e; ~3 min)
 	$(BIN)/python -m pytest $(FAST_TESTS) -m "not slow and not e2e" -q \
 	  --ignore=tests/handoff/test_openapi.py --ignore=tests/handoff/test_contention.py
 
@@ -163,7 +183,7 @@ bench-studio: train $(STORE_DB) ## The studio's loop on 300 unseen messages [QUI
 bench-takeover: train $(STORE_DB) $(NGINX) ## Publishing by PUT /model vs a second Rasa taking over behind nginx, under 10 chats (writes results/takeover.md)
 	$(BIN)/python -m bench.takeover
 
-bench-clusters: $(INSTALLED) $(ENCODER) ## Choose the inbox's grouping thresholds on BANKING77 and CLINC150 (writes results/clusters.md)
+bench-clusters: $(INSTALLED) $(ENCODER_ONNX) ## Choose the inbox's grouping thresholds on BANKING77 and CLINC150 (writes results/clusters.md)
 	$(BIN)/python -m bench.clusters $(ARGS)
 
 # Trains the shipped data 3 times (~15 min on 2 cores); the studio's gate reads the result.
