@@ -95,6 +95,10 @@ def test_thumbs_down_under_an_faq_answer_puts_the_question_in_the_inbox(
     helpful.click()
     expect(helpful).to_have_attribute("aria-pressed", "true", timeout=UI_MS)
     expect(not_helpful).to_have_attribute("aria-pressed", "false")
+    # Shown at once, kept once the service has it: the thanks comes back only then.
+    expect(bot_message.locator(".lw-rate-said")).to_have_text(
+        "Thanks for letting us know.", timeout=UI_MS
+    )
     # The vote survives a reload (the widget keeps it with the conversation).
     page.reload()
     expect(helpful).to_have_attribute("aria-pressed", "true", timeout=UI_MS)
