@@ -133,7 +133,7 @@ function renderRecent(checks) {
         el(
           'tr',
           {},
-          ...['Check', 'State', 'By', 'Requested', ''].map((h) => el('th', { scope: 'col', textContent: h })),
+          ...['Check', 'State', 'By', 'Requested', 'Report'].map((h) => el('th', { scope: 'col', textContent: h })),
         ),
       ),
       el(
