@@ -16,7 +16,7 @@ while the model is switched ``--switches`` times each way:
   model; once it answers and has parsed a few messages (its first parse is the slow one),
   nginx's upstream is pointed at it and nginx reloaded (its old worker finishes the
   requests it holds); the first Rasa is then stopped with SIGTERM.
-  Live when the first turn after the reload reaches the new Rasa (nginx's access log says
+  Live when nginx has logged the first request the new Rasa answered (its access log says
   which Rasa served each request).
 
 Both switch to the model file the system started with, so the figures are the switch's,
