@@ -62,6 +62,8 @@ STOCK = "Rasa 3.6 default (DIET)"
 SHIPPED = "shipped: counts + sentence vector (LogReg)"
 SPARSE = "previous: counts only (LogReg)"
 ENCODER_FEATURIZER = "SentenceEncoderFeaturizer"
+# Components that read the encoder's features: the counts-only pipeline drops them too.
+ENCODER_COMPONENTS = (ENCODER_FEATURIZER, "FamiliarityScorer")
 # Parts of a pipeline with nothing to learn from a public intent dataset.
 NOT_FOR_PUBLIC = ("ResponseSelector", "SentimentAnalyzer")
 PUBLISHED = {
@@ -144,10 +146,11 @@ def variant_config(work: Path) -> Path:
 
 
 def sparse_config(source: Path, out: Path) -> Path:
-    """A config without the sentence encoder: the sparse pipeline shipped before it."""
+    """A config without the sentence encoder (and what reads its features): the sparse
+    pipeline shipped before it."""
     config = yaml.safe_load(source.read_text())
     config["pipeline"] = [
-        s for s in config["pipeline"] if not s["name"].endswith(ENCODER_FEATURIZER)
+        s for s in config["pipeline"] if not s["name"].endswith(ENCODER_COMPONENTS)
     ]
     out.write_text(yaml.safe_dump(config, sort_keys=False))
     return out
