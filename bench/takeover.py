@@ -159,7 +159,6 @@ class Takeover:
     def __init__(self, stack: Stack, front: Front) -> None:
         self.stack, self.front = stack, front
         self.serving: Part = stack.parts["rasa"]
-        self.port = stack.rasa_port
 
     async def switch(self) -> float:
         started = time.monotonic()
@@ -174,7 +173,7 @@ class Takeover:
         retired = self.serving
         retired.stop()  # SIGTERM: Rasa's server finishes what it serves, then exits
         await asyncio.to_thread(retired.reap)
-        self.serving, self.port = successor, port
+        self.serving = successor
         return live
 
     async def _warm(self, url: str) -> None:
