@@ -29,7 +29,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio bench-takeover clean
+.PHONY: help install run shell train validate import-faq export-faq seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio bench-takeover clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -84,8 +84,17 @@ train: $(INSTALLED) $(SPACY_MODEL) $(ENCODER) $(ENCODER_ONNX) ## Train the model
 	  { $(call prune,$(CACHE)/models/larkspur-*.tar.gz); } || exit 1; fi; \
 	find models -maxdepth 1 -name 'larkspur-*.tar.gz' ! -path "$$model" -delete
 
-validate: $(INSTALLED) ## Check training data, domain and rules for errors
+validate: $(INSTALLED) ## Check training data, domain and rules, then the studio's content checks
 	$(BIN)/rasa data validate --config config.yml --domain domain.yml --data $(RASA_DATA) --fail-on-warnings
+	$(BIN)/python -m studio.lint
+
+import-faq: $(INSTALLED) ## FAQs from a sheet: make import-faq FILE=faqs.csv (a dry run; APPLY=1 writes)
+	@test -n "$(FILE)" || { echo "usage: make import-faq FILE=faqs.csv|faqs.xlsx [APPLY=1]" >&2; exit 2; }
+	$(BIN)/python -m studio.sheet import "$(FILE)" $(if $(APPLY),--apply)
+
+export-faq: $(INSTALLED) ## The FAQs as a sheet import-faq reads: make export-faq FILE=faqs.csv
+	@test -n "$(FILE)" || { echo "usage: make export-faq FILE=faqs.csv" >&2; exit 2; }
+	$(BIN)/python -m studio.sheet export "$(FILE)"
 
 $(STORE_DB): actions/store.py | $(INSTALLED)
 	$(BIN)/python -m actions.store seed

@@ -10,19 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge import MIN_SCORE, MIN_SCORE_ASKED, Hit, get_index
+from contracts.articles import MAX_ANSWER_CHARS, quote
+
+__all__ = ["MAX_ANSWER_CHARS", "ActionSearchArticles", "format_answer"]
 
 logger = logging.getLogger(__name__)
-MAX_ANSWER_CHARS = 600
 
 
 def format_answer(hit: Hit) -> str:
     """The passage, cut at a sentence end if long, and a link to the whole article."""
-    text = hit.passage.text
-    if len(text) > MAX_ANSWER_CHARS:
-        cut = text.rfind(". ", 0, MAX_ANSWER_CHARS)
-        text = text[: cut + 1] if cut > 0 else text[:MAX_ANSWER_CHARS] + "…"
-    article = hit.passage.article
-    return f"{text}\n\nMore in our help centre: [{article.title}]({article.url})"
+    return quote(hit.passage)
 
 
 class ActionSearchArticles(Action):

@@ -16,49 +16,32 @@ search is the fallback for a message the NLU did not understand, which is often 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from actions.settings import settings
-from contracts.understanding import ARTICLE_LINK_PREFIX
+from contracts.articles import Article, ArticleError, Passage, parse_article, split_passages
 
+__all__ = [
+    "Article",
+    "ArticleError",
+    "ArticleIndex",
+    "Hit",
+    "Passage",
+    "get_index",
+    "load_articles",
+    "parse_article",
+    "split_passages",
+]
 ARTICLES_DIR = Path("data/articles")
-HELP_URL = ARTICLE_LINK_PREFIX + "{slug}"
 MIN_SCORE_ASKED = 0.1  # intent search_help: the customer asked about our gear
 MIN_SCORE = 0.22  # nlu_fallback: rejects 87% of off-topic messages (results/kb.md)
 WORD_WEIGHT = 0.6  # of the lexical score; the rest goes to character n-grams
 SEMANTIC_WEIGHT = 0.3  # of the whole score, when the index has an encoder
 Encode = Callable[[list[str]], Any]  # texts -> rows of unit vectors
-FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Article:
-    """One help-centre article, as an editor wrote it."""
-
-    slug: str
-    title: str
-    tags: tuple[str, ...]
-    body: str
-
-    @property
-    def url(self) -> str:
-        return HELP_URL.format(slug=self.slug)
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A self-contained piece of an article: the intro or one section."""
-
-    article: Article
-    heading: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -69,43 +52,12 @@ class Hit:
     score: float
 
 
-class ArticleError(ValueError):
-    """An article file an editor wrote is malformed; the message says where and why."""
-
-
-def parse_article(path: Path) -> Article:
-    """Read one article file and check its front matter."""
-    raw = path.read_text(encoding="utf-8")
-    match = FRONT_MATTER.match(raw)
-    if not match:
-        raise ArticleError(f"{path}: must start with front matter between '---' lines")
-    meta = yaml.safe_load(match.group(1)) or {}
-    missing = [key for key in ("title", "slug", "tags") if not meta.get(key)]
-    if missing:
-        raise ArticleError(f"{path}: front matter lacks {', '.join(missing)}")
-    if meta["slug"] != path.stem:
-        raise ArticleError(f"{path}: slug '{meta['slug']}' must equal the file name '{path.stem}'")
-    return Article(
-        str(meta["slug"]), str(meta["title"]), tuple(map(str, meta["tags"])), raw[match.end() :]
-    )
-
-
 def load_articles(directory: Path = ARTICLES_DIR) -> list[Article]:
     """All articles in ``directory``, sorted by slug."""
     articles = [parse_article(path) for path in sorted(directory.glob("*.md"))]
     if not articles:
         raise ArticleError(f"no articles found in {directory}")
     return articles
-
-
-def split_passages(article: Article) -> list[Passage]:
-    """The intro (under the article title) and each ``##`` section of an article."""
-    intro, *sections = re.split(r"^## +", article.body.strip(), flags=re.MULTILINE)
-    passages = [Passage(article, article.title, intro.strip())] if intro.strip() else []
-    for section in sections:
-        heading, _, text = section.partition("\n")
-        passages.append(Passage(article, heading.strip(), text.strip()))
-    return passages
 
 
 def spacy_lemmatizer(model_path: str | None = None) -> Callable[[str], list[str]]:

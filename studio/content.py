@@ -12,16 +12,11 @@ training (``split_held_out``), so the gate can measure whether labelling helped.
 from __future__ import annotations
 
 import difflib
-import fcntl
 import hashlib
-import io
-import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +25,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
+from studio.files import ContentError, YamlFile, atomic_write, load, locked
 from tools.model_cache import TRAINING_INPUTS
+
+__all__ = ["Content", "ContentError", "Target", "Written", "normalise", "split_held_out"]
 
 FAQ_INTENT = "faq"
 OUT_OF_SCOPE = "out_of_scope"
@@ -74,18 +72,7 @@ SNAPSHOT_EXTRA = ("data", "tests/nlu", "escalation.yml", "contracts", "bot")
 SNAPSHOT_GLOBS = ("tests/escalation/*.yml",)
 SPACY_MODELS = "models/spacy"
 
-# Sequence indents tried when reading a file: the one that round-trips it unchanged wins.
-_INDENTS = ((2, 0), (4, 2))
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-class ContentError(Exception):
-    """A request the content cannot take: ``code`` for programs, ``message`` for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -214,69 +201,7 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-@dataclass
-class _YamlFile:
-    """One content file loaded for a round trip, with the text it was read from."""
-
-    path: Path
-    yaml: YAML
-    data: Any
-    source: str
-
-    def render(self) -> str:
-        """The file as it would be written now, refused unless lines were only added."""
-        buffer = io.StringIO()
-        self.yaml.dump(self.data, buffer)
-        rendered = buffer.getvalue()
-        if not _only_added(self.source, rendered):
-            raise ContentError("unsafe_write", f"writing {self.path.name} would change its lines")
-        return rendered
-
-
-def _round_trip_yaml(sequence: int, offset: int) -> YAML:
-    yaml = YAML()
-    yaml.preserve_quotes = True  # type: ignore[assignment]  # ruamel types it None
-    yaml.width = 4096  # type: ignore[assignment]  # never re-wrap a long answer
-    yaml.indent(mapping=2, sequence=sequence, offset=offset)
-    return yaml
-
-
-def _load(path: Path, default: str = "") -> _YamlFile:
-    """Load ``path`` (or ``default`` if it is missing) with the indent that keeps it as is."""
-    source = path.read_text(encoding="utf-8") if path.exists() else default
-    for sequence, offset in _INDENTS:
-        yaml = _round_trip_yaml(sequence, offset)
-        data = yaml.load(source)
-        buffer = io.StringIO()
-        yaml.dump(data, buffer)
-        if buffer.getvalue() == source:
-            return _YamlFile(path, yaml, data, source)
-    raise ContentError("unsupported_layout", f"{path.name} has a layout the studio cannot keep")
-
-
-def _only_added(before: str, after: str) -> bool:
-    """True when ``after`` is ``before`` with lines inserted and none changed or removed."""
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), False)
-    return all(tag in ("equal", "insert") for tag, *_ in matcher.get_opcodes())
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Replace ``path`` in one step: a reader sees the old file or the new one, never half."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _append_examples(nlu: _YamlFile, intent: str, texts: Sequence[str]) -> None:
+def _append_examples(nlu: YamlFile, intent: str, texts: Sequence[str]) -> None:
     """Add ``texts`` to the intent's block, or a new block at the end of the file."""
     if nlu.data.get("nlu") is None:
         nlu.data["nlu"] = CommentedSeq()
@@ -418,13 +343,13 @@ class Content:
 
     def add_examples(self, target: str, texts: Sequence[str]) -> Written:
         """Label ``texts`` as ``target``: four in five into training, one into held out."""
-        with self._locked():
+        with locked(self.root):
             self._check_target(target)
             return self._write_examples(target, _checked_texts(texts), {})
 
     def new_faq(self, key: str, answer: str, article: str | None, texts: Sequence[str]) -> Written:
         """A new FAQ ``faq/<key>``: its answer (linking ``article``) and its first examples."""
-        with self._locked():
+        with locked(self.root):
             self._check_new_key(key)
             response = self._response_text(_checked_answer(answer), article)
             cleaned = _checked_texts(texts)
@@ -463,14 +388,14 @@ class Content:
         """Skip the known messages, split the rest and write every changed file at once."""
         fresh, skipped = self._sort_out(target, texts)
         training, held_out = split_held_out(fresh)
-        plan: dict[str, _YamlFile] = {}
+        plan: dict[str, YamlFile] = {}
         training_file = self._plan_examples(plan, target, training, held=False)
         held_out_file = self._plan_examples(plan, target, held_out, held=True)
         if responses:
             plan[RESPONSES_FILE] = self._planned_responses(responses)
         rendered = {name: loaded.render() for name, loaded in plan.items()}
         for name, text in rendered.items():
-            _atomic_write(self.root / name, text)
+            atomic_write(self.root / name, text)
         return Written(
             target,
             tuple(training),
@@ -496,35 +421,25 @@ class Content:
         return fresh, skipped
 
     def _plan_examples(
-        self, plan: dict[str, _YamlFile], target: str, texts: list[str], *, held: bool
+        self, plan: dict[str, YamlFile], target: str, texts: list[str], *, held: bool
     ) -> str | None:
         """Add ``texts`` to the planned file they belong in; that file's name, if any."""
         if not texts:
             return None
         name = HELD_OUT_FILE if held else self._training_file(target)
         if name not in plan:
-            plan[name] = _load(self.root / name, HELD_OUT_HEADER if held else TRAFFIC_HEADER)
+            plan[name] = load(self.root / name, HELD_OUT_HEADER if held else TRAFFIC_HEADER)
         _append_examples(plan[name], target, texts)
         return name
 
-    def _planned_responses(self, responses: dict[str, str]) -> _YamlFile:
-        loaded = _load(self.root / RESPONSES_FILE)
+    def _planned_responses(self, responses: dict[str, str]) -> YamlFile:
+        loaded = load(self.root / RESPONSES_FILE)
         section = loaded.data["responses"]
         for key, text in responses.items():
             name = f"utter_{FAQ_INTENT}/{key}"
             section[name] = CommentedSeq([CommentedMap([("text", DoubleQuotedScalarString(text))])])
             section.yaml_set_comment_before_after_key(name, before="\n")
         return loaded
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """One writer at a time per content root, across threads and processes."""
-        handle = os.open(self.root, os.O_RDONLY)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(handle)  # closing releases the lock
 
     # ------------------------------------------------------------------ copying
 
