@@ -136,7 +136,34 @@ def sentence_encoder() -> Encode:
     return encoder.shared().encode
 
 
+def articles_dir() -> Path:
+    """The published articles when the studio has published, else ``data/articles``."""
+    live = settings().live_articles
+    return Path(live) if live and Path(live).is_dir() else ARTICLES_DIR
+
+
+def _stamp(directory: Path) -> tuple[Any, ...]:
+    """Changes when an article file does, or when the link points at another version."""
+    files = sorted(directory.glob("*.md"))
+    found = ((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return (str(directory.resolve()), *found)
+
+
 @lru_cache(maxsize=1)
+def _readers() -> tuple[Callable[[str], list[str]], Encode]:
+    """The lemmatizer and the sentence encoder, loaded once per process."""
+    return spacy_lemmatizer(), sentence_encoder()
+
+
+_built: dict[str, tuple[tuple[Any, ...], ArticleIndex]] = {}
+
+
 def get_index() -> ArticleIndex:
-    """The action server's index, built on first use."""
-    return ArticleIndex(load_articles(), spacy_lemmatizer(), sentence_encoder())
+    """The action server's index, built on first use and again after a publish changed
+    the articles (telling costs a few stat calls a search)."""
+    directory = articles_dir()
+    stamp = _stamp(directory)
+    known = _built.get("index")
+    if known is None or known[0] != stamp:
+        known = _built["index"] = (stamp, ArticleIndex(load_articles(directory), *_readers()))
+    return known[1]

@@ -33,6 +33,9 @@ class Settings:
     outbox_database_url: str = "sqlite:///var/outbox.db"
     # The store's order database (see actions.store).
     store_database_url: str = "sqlite:///var/store.db"
+    # The published help articles: a link the studio points at each published version's
+    # (``handoff.checks``); until the first publish it is missing, and data/articles is used.
+    live_articles: str = ""
     # The spaCy pipeline used to lemmatize help-centre searches.
     spacy_model_path: str = "models/spacy/en_larkspur"
 

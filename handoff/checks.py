@@ -294,6 +294,8 @@ class Checks:
         seconds = time.monotonic() - started
         # A Rasa restarted by tools.serve serves this one too (tools/rasa_server.py).
         (self.studio_dir / "live-model").write_text(f"{model}\n")
+        # The action server answers from this version's articles from its next search on.
+        point_live_articles(self.studio_dir, folder / "content" / "data" / "articles")
         editing = self.app[EDITING]
         await editing.went_live(version_id, editor, None, action, seconds)
         version = await editing.version(version_id)
@@ -321,6 +323,16 @@ class Checks:
             return await loop.run_in_executor(
                 None, git_commit, self.content_dir, folder / "content", str(editor.name), message
             )
+
+
+def point_live_articles(studio_dir: Path, articles: Path) -> None:
+    """``studio_dir/live-articles`` links to the live version's articles, replaced in one
+    step: the action server (``LIVE_ARTICLES``) reads either the old ones or the new."""
+    link = studio_dir / "live-articles"
+    staging = studio_dir / f".live-articles.{os.getpid()}"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(articles.resolve(), target_is_directory=True)
+    os.replace(staging, link)
 
 
 def baseline_dir(studio_dir: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -25,11 +26,15 @@ CODES = {
 
 
 class ApiError(Exception):
-    """A failure the client should hear about, with its HTTP status."""
+    """A failure the client should hear about, with its HTTP status; ``detail`` adds keys
+    to the envelope's ``error``, e.g. ``current``: the content a stale edit was refused for."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.detail = detail or {}
 
 
 class NotFound(ApiError):
@@ -40,8 +45,8 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     """The request clashes with the current state: already claimed, at capacity …"""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(409, code, message)
+    def __init__(self, code: str, message: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(409, code, message, detail)
 
 
 class Forbidden(ApiError):
@@ -69,8 +74,11 @@ class TooManyRequests(ApiError):
         super().__init__(429, code, message)
 
 
-def envelope(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def envelope(
+    status: int, code: str, message: str, detail: dict[str, Any] | None = None
+) -> web.Response:
+    error = {**(detail or {}), "code": code, "message": message}
+    return web.json_response({"error": error}, status=status)
 
 
 @web.middleware
@@ -79,7 +87,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as error:
-        return envelope(error.status, error.code, error.message)
+        return envelope(error.status, error.code, error.message, error.detail)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -32,6 +32,8 @@ PATH_PARAMS = {
     "miss_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "check_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "version_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]{2,40}$"},
+    "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,79}$"},
 }
 ROUTER_PATTERNS = {
     "handoff_id": r"[1-9]\d{0,8}",
@@ -39,6 +41,8 @@ ROUTER_PATTERNS = {
     "miss_id": r"[1-9]\d{0,8}",
     "check_id": r"[1-9]\d{0,8}",
     "version_id": r"[1-9]\d{0,8}",
+    "key": r"[a-z][a-z0-9_]{2,40}",
+    "slug": r"[a-z0-9][a-z0-9-]{0,79}",
 }
 
 
@@ -54,6 +58,7 @@ class Route:
     created: bool = False  # answers 201 on success
     accepted: bool = False  # answers 202: the work goes on after the answer
     answers: str = "application/json"  # the media type of a success
+    max_body: int | None = None  # bytes, when over the service's HANDOFF_MAX_BODY_BYTES
 
 
 H = "/handoffs/{handoff_id}"
@@ -126,6 +131,110 @@ STUDIO = [
         schemas.EMPTY,
     ),
     Route("GET", S + "/changes", studio_views.changes, "editor", "Who changed what, newest first"),
+    Route(
+        "GET",
+        S + "/faqs",
+        studio_views.faqs,
+        "editor",
+        "Every FAQ, with how often it answered customers in the last 30 days and their votes",
+        query={"q": {"type": "string", "maxLength": 200}},
+    ),
+    Route(
+        "POST",
+        S + "/faqs",
+        studio_views.create_faq,
+        "editor",
+        "A new FAQ: its key, answer, article and phrases",
+        schemas.FAQ_CREATE,
+        created=True,
+    ),
+    Route("GET", S + "/faqs/{key}", studio_views.faq, "editor", "An FAQ, its phrases, its version"),
+    Route(
+        "PUT",
+        S + "/faqs/{key}",
+        studio_views.save_faq,
+        "editor",
+        "Save an FAQ's answer and phrases (409 stale_edit if it changed since `version`)",
+        schemas.FAQ_SAVE,
+    ),
+    Route(
+        "POST",
+        S + "/faqs/{key}/rename",
+        studio_views.rename_faq,
+        "editor",
+        "Rename an FAQ in every file that names it",
+        schemas.FAQ_RENAME,
+    ),
+    Route(
+        "POST",
+        S + "/faqs/{key}/retire",
+        studio_views.retire_faq,
+        "editor",
+        "Retire an FAQ: its phrases move to the intent or FAQ named",
+        schemas.FAQ_RETIRE,
+    ),
+    Route(
+        "POST",
+        S + "/faq-checks",
+        studio_views.check_faq,
+        "editor",
+        "The content checks on an FAQ as typed, before it is saved",
+        schemas.FAQ_DRAFT,
+    ),
+    Route(
+        "GET",
+        S + "/faq-sheet",
+        studio_views.export_faqs,
+        "editor",
+        "The FAQs as a CSV sheet, one row each, that the import reads back unchanged",
+        answers="text/csv",
+    ),
+    Route(
+        "POST",
+        S + "/faq-sheet",
+        studio_views.import_faqs,
+        "editor",
+        "Import FAQs from a CSV or .xlsx sheet (base64): a dry run, or with apply every good row",
+        schemas.SHEET,
+        max_body=studio_views.SHEET_BODY_BYTES,
+    ),
+    Route("GET", S + "/content-checks", studio_views.content_checks, "editor", "Every finding"),
+    Route("GET", S + "/articles", studio_views.articles, "editor", "Every help article"),
+    Route(
+        "POST",
+        S + "/articles",
+        studio_views.create_article,
+        "editor",
+        "A new help article",
+        schemas.ARTICLE_CREATE,
+        created=True,
+        max_body=studio_views.ARTICLE_BODY_BYTES,
+    ),
+    Route(
+        "GET",
+        S + "/articles/{slug}",
+        studio_views.article,
+        "editor",
+        "An article, its Markdown, and each passage as the bot would quote it",
+    ),
+    Route(
+        "PUT",
+        S + "/articles/{slug}",
+        studio_views.save_article,
+        "editor",
+        "Save an article (409 stale_edit if it changed since `version`; a new slug relinks)",
+        schemas.ARTICLE_SAVE,
+        max_body=studio_views.ARTICLE_BODY_BYTES,
+    ),
+    Route(
+        "POST",
+        S + "/article-preview",
+        studio_views.preview_article,
+        "editor",
+        "An unsaved article's passages, as the bot would quote them",
+        schemas.ARTICLE_CREATE,
+        max_body=studio_views.ARTICLE_BODY_BYTES,
+    ),
 ]
 C = "/conversations/{conversation_id}"
 ROUTES = [
@@ -364,7 +473,15 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "current": {
+                    "type": "object",
+                    "description": "A stale studio edit (409 `stale_edit`): the FAQ or "
+                    "article as it is now, which the edit was not based on",
+                },
+            },
             "required": ["code", "message"],
         }
     },
@@ -422,6 +539,10 @@ def operation(route: Route) -> dict[str, Any]:
             "content": {"application/json": {"schema": route.body}},
         }
         spec["responses"].update(BODY_REFUSALS)
+        if route.max_body is not None:
+            spec["responses"]["413"] = refusal(
+                f"The body is {route.max_body} bytes or larger (`payload_too_large`)"
+            )
     return spec
 
 

@@ -120,6 +120,49 @@ LABEL = obj(
     faq=NEW_FAQ,
 )
 
+# The studio's FAQs and articles. An edit names the version it was based on.
+FAQ_KEY = {**text(41, 3), "pattern": r"^[a-z][a-z0-9_]{2,40}$"}
+VERSION = {"type": "string", "pattern": r"^[0-9a-f]{12}$"}
+ANSWER = {**text(1000), "pattern": r"\S"}
+ARTICLE_LINK = {**text(80, 0), "pattern": r"^([a-z0-9][a-z0-9-]*)?$"}  # "": none
+PHRASES = {"type": "array", "maxItems": 500, "items": text(500)}
+FAQ_DRAFT = obj(
+    ["key", "phrases"],
+    key=FAQ_KEY,
+    answer={"type": "string", "maxLength": 1000},
+    article=ARTICLE_LINK,
+    phrases=PHRASES,
+)
+FAQ_CREATE = obj(
+    ["key", "answer", "phrases"], key=FAQ_KEY, answer=ANSWER, article=ARTICLE_LINK, phrases=PHRASES
+)
+FAQ_SAVE = obj(
+    ["version", "answer", "phrases"],
+    version=VERSION,
+    answer=ANSWER,
+    article=ARTICLE_LINK,
+    phrases=PHRASES,
+)
+FAQ_RENAME = obj(["version", "key"], version=VERSION, key=FAQ_KEY)
+FAQ_RETIRE = obj(["version", "destination"], version=VERSION, destination=TARGET)
+SHEET_BYTES = 2_000_000  # studio.sheet.MAX_BYTES
+SHEET = obj(
+    ["filename", "content"],
+    filename={**text(200), "pattern": r"\.([cC][sS][vV]|[xX][lL][sS][xX])$"},
+    content={"type": "string", "maxLength": (SHEET_BYTES + 2) // 3 * 4},  # base64
+    apply={"type": "boolean"},
+    version=VERSION,
+)
+SLUG = {**text(80), "pattern": r"^[a-z0-9][a-z0-9-]*$"}
+ARTICLE_FIELDS = {
+    "title": text(120),
+    "slug": SLUG,
+    "tags": {"type": "array", "maxItems": 12, "items": text(40)},
+    "body": text(20_000),
+}
+ARTICLE_CREATE = obj(["title", "slug", "tags", "body"], **ARTICLE_FIELDS)
+ARTICLE_SAVE = obj(["version", "title", "slug", "tags", "body"], version=VERSION, **ARTICLE_FIELDS)
+
 
 # Far deeper than any body or frame the service takes; deeper is an attack on recursion
 # (the parser's, the validator's, the error message's).

@@ -1,4 +1,4 @@
-"""The studio's HTTP views: the inbox, labels, checks, publish and roll back.
+"""The studio's HTTP views: the inbox, labels, FAQs and articles, checks, publish, roll back.
 
 Every route here is for editors and leads (``routes``' ``editor`` guard); the signed-in
 account's row is in the request as ``AGENT``.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.engine import Row
 
-from handoff import schemas, studio
+from handoff import schemas, studio, studio_content
 from handoff.checks import CHECKS
 from handoff.db.accounts import agent_dict
 from handoff.state import AGENT, EDITING
-from handoff.views import body, int_query
+from handoff.views import body, int_query, text_query
 
 
 def editor(request: web.Request) -> Row:
@@ -86,3 +86,98 @@ async def roll_back(request: web.Request) -> web.Response:
 
 async def changes(request: web.Request) -> web.Response:
     return web.json_response({"changes": await request.app[EDITING].content_changes()})
+
+
+# --- FAQs and articles --------------------------------------------------------------
+
+ARTICLE_BODY_BYTES = 256 * 1024  # 20,000 characters of text, escaped, fit
+SHEET_BODY_BYTES = schemas.SHEET["properties"]["content"]["maxLength"] + 4096
+
+
+def path_text(request: web.Request, name: str) -> str:
+    return request.match_info[name]
+
+
+async def faqs(request: web.Request) -> web.Response:
+    query = text_query(request, "q", 200)
+    return web.json_response(await studio_content.faqs(request.app, query))
+
+
+async def faq(request: web.Request) -> web.Response:
+    return web.json_response(await studio_content.faq(request.app, path_text(request, "key")))
+
+
+async def check_faq(request: web.Request) -> web.Response:
+    data = await body(request, schemas.FAQ_DRAFT)
+    return web.json_response(await studio_content.check_faq(request.app, data))
+
+
+async def create_faq(request: web.Request) -> web.Response:
+    data = await body(request, schemas.FAQ_CREATE)
+    created = await studio_content.create_faq(request.app, editor(request), data)
+    return web.json_response(created, status=201)
+
+
+async def save_faq(request: web.Request) -> web.Response:
+    data = await body(request, schemas.FAQ_SAVE)
+    key = path_text(request, "key")
+    return web.json_response(await studio_content.save_faq(request.app, editor(request), key, data))
+
+
+async def rename_faq(request: web.Request) -> web.Response:
+    data = await body(request, schemas.FAQ_RENAME)
+    key = path_text(request, "key")
+    renamed = await studio_content.rename_faq(request.app, editor(request), key, data)
+    return web.json_response(renamed)
+
+
+async def retire_faq(request: web.Request) -> web.Response:
+    data = await body(request, schemas.FAQ_RETIRE)
+    key = path_text(request, "key")
+    retired = await studio_content.retire_faq(request.app, editor(request), key, data)
+    return web.json_response(retired)
+
+
+async def import_faqs(request: web.Request) -> web.Response:
+    data = await body(request, schemas.SHEET, SHEET_BODY_BYTES)
+    return web.json_response(await studio_content.import_faqs(request.app, editor(request), data))
+
+
+async def export_faqs(request: web.Request) -> web.Response:
+    sheet = await studio_content.export_faqs(request.app)
+    return web.Response(
+        text=sheet,
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="larkspur-faqs.csv"'},
+    )
+
+
+async def content_checks(request: web.Request) -> web.Response:
+    return web.json_response(await studio_content.content_checks(request.app))
+
+
+async def articles(request: web.Request) -> web.Response:
+    return web.json_response(await studio_content.articles(request.app))
+
+
+async def article(request: web.Request) -> web.Response:
+    slug = path_text(request, "slug")
+    return web.json_response(await studio_content.article(request.app, slug))
+
+
+async def preview_article(request: web.Request) -> web.Response:
+    data = await body(request, schemas.ARTICLE_CREATE, ARTICLE_BODY_BYTES)
+    return web.json_response(await studio_content.preview_article(request.app, data))
+
+
+async def create_article(request: web.Request) -> web.Response:
+    data = await body(request, schemas.ARTICLE_CREATE, ARTICLE_BODY_BYTES)
+    created = await studio_content.create_article(request.app, editor(request), data)
+    return web.json_response(created, status=201)
+
+
+async def save_article(request: web.Request) -> web.Response:
+    data = await body(request, schemas.ARTICLE_SAVE, ARTICLE_BODY_BYTES)
+    slug = path_text(request, "slug")
+    saved = await studio_content.save_article(request.app, editor(request), slug, data)
+    return web.json_response(saved)

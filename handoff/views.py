@@ -34,15 +34,19 @@ from handoff.state import (
 JSON = "application/json"
 
 
-async def body(request: web.Request, schema: schemas.Schema) -> dict[str, Any]:
+async def body(
+    request: web.Request, schema: schemas.Schema, limit: int | None = None
+) -> dict[str, Any]:
     """The JSON body, checked against its schema; no body at all counts as ``{}``.
 
     A body must say it is ``application/json``: a form, plain text or no Content-Type is a
-    415 before it is read, one over ``client_max_size`` a 413 (aiohttp's, in the envelope),
-    bad JSON a 400.
+    415 before it is read, one over ``client_max_size`` (or the route's own ``limit``) a
+    413 (aiohttp's, in the envelope), bad JSON a 400.
     """
     if request.body_exists and request.content_type != JSON:
         raise UnsupportedMediaType()
+    if limit is not None:
+        request = request.clone(client_max_size=limit)
     raw = await read(request)
     if not raw.strip():
         return schemas.validate(schema, {})
@@ -61,6 +65,13 @@ async def read(request: web.Request) -> bytes:
         return await request.read()
     except HttpProcessingError:
         raise BadRequest("unreadable_body", "The body could not be read.") from None
+
+
+def text_query(request: web.Request, name: str, max_length: int) -> str:
+    value = request.query.get(name, "")
+    if len(value) > max_length:
+        raise BadRequest("invalid_query", f"{name} must be at most {max_length} characters.")
+    return value
 
 
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

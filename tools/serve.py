@@ -195,6 +195,7 @@ class Stack:
             ACTIONS_TOKEN=k.actions_token,
             PII_KEY=k.pii_key,
             HANDOFF_SERVICE_TOKEN=k.handoff_service_token,
+            LIVE_ARTICLES=str(self.var_dir / "studio" / "live-articles"),
         )
         handoff = self._part(
             "handoff",

@@ -8,6 +8,7 @@ cluster at once cannot both write it: the second is told who was first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -287,6 +288,46 @@ class Editing:
                 created_at=self.store.clock(),
             )
         )
+
+    async def audit_change(self, editor: Row, action: str, detail: dict[str, Any]) -> None:
+        """An edit of the content (an FAQ, an article, an import), by the editor's name."""
+        async with self.store.write() as connection:
+            await self.audit(connection, editor, action, detail)
+
+    async def faq_usage(self, days: int) -> dict[str, dict[str, int]]:
+        """Per FAQ (``faq/<key>``), over the last ``days``: how often the bot answered with
+        it, how many of those answers customers rated, and how many they found unhelpful."""
+        since = self.store.clock() - timedelta(days=days)
+        query = (
+            select(messages.c.payload, feedback.c.helpful)
+            .select_from(
+                messages.outerjoin(
+                    feedback,
+                    and_(
+                        feedback.c.conversation_id == messages.c.conversation_id,
+                        feedback.c.seq == messages.c.seq,
+                    ),
+                )
+            )
+            .where(
+                messages.c.speaker == "bot",
+                messages.c.created_at >= since,
+                messages.c.payload.isnot(None),
+            )
+        )
+        usage: dict[str, dict[str, int]] = {}
+        async with self.store.read() as connection:
+            for payload, helpful in (await connection.execute(query)).all():
+                answer = (payload or {}).get("answer") or {}
+                if answer.get("kind") != "faq" or not answer.get("key"):
+                    continue
+                counts = usage.setdefault(
+                    answer["key"], {"answered": 0, "rated": 0, "unhelpful": 0}
+                )
+                counts["answered"] += 1
+                counts["rated"] += helpful is not None
+                counts["unhelpful"] += helpful is False
+        return usage
 
     async def content_changes(self, limit: int = 100) -> list[dict[str, Any]]:
         """The studio's audit log: who changed what, newest first."""

@@ -72,6 +72,7 @@ messages = Table(
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
     UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client"),
+    Index("ix_messages_speaker_created", "speaker", "created_at"),  # the studio's FAQ usage
 )
 
 agents = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from actions.knowledge import (
     split_passages,
 )
 from tools.evaluation import HELDOUT_OUT_OF_SCOPE, load_examples
+from tools.serve import ROOT
 
 HELDOUT = Path(__file__).parent / "heldout_questions.yml"
 MIN_TOP1 = 0.95
@@ -98,3 +100,33 @@ def test_answer_is_short_and_links_the_article(index: ArticleIndex) -> None:
     body, link = answer.rsplit("\n\n", 1)
     assert len(body) <= MAX_ANSWER_CHARS + 1
     assert link.endswith(f"({hit.passage.article.url})")
+
+
+def test_the_index_follows_the_published_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The studio points LIVE_ARTICLES at each published version's articles; the next
+    search reads them, without restarting the action server."""
+    from actions import knowledge
+    from actions.settings import settings
+
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    shutil.copytree(ROOT / "data/articles", first)
+    shutil.copytree(first, second)
+    with (second / "gift-cards.md").open("a") as article:
+        article.write("\n## Can I melt a gift card into a canoe paddle?\nOnly in spirit.\n")
+    link = tmp_path / "live-articles"
+    monkeypatch.setenv("LIVE_ARTICLES", str(link))
+    settings.cache_clear()
+    try:
+        before = knowledge.get_index()  # no link yet: data/articles
+        assert knowledge.articles_dir() == knowledge.ARTICLES_DIR
+        link.symlink_to(first)
+        assert knowledge.get_index() is not before  # another folder, if the same text
+        link.unlink()
+        link.symlink_to(second)
+        hit = knowledge.get_index().search("melt a gift card into a canoe paddle")
+        assert hit is not None and hit.passage.text == "Only in spirit."
+        assert knowledge.get_index() is knowledge.get_index()  # unchanged: built once
+    finally:
+        settings.cache_clear()

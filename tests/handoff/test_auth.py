@@ -28,7 +28,13 @@ from tests.helpers.service import SERVICE, Api, bearer, record, start
 AGENT_ROUTES = [r for r in ROUTES if r.auth == "agent"]
 CUSTOMER_ROUTES = [r for r in ROUTES if r.auth == "customer"]
 STUDIO_ROUTES = [r for r in ROUTES if r.auth == "editor"]
-STUDIO_IDS = {"miss_id": 1, "check_id": 1, "version_id": 1}
+STUDIO_IDS = {
+    "miss_id": 1,
+    "check_id": 1,
+    "version_id": 1,
+    "key": "shipping_cost",
+    "slug": "refunds",
+}
 SECRET = "my spare key is under the blue flowerpot"  # noqa: S105 - a test credential; guards nothing real
 
 

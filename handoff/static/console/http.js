@@ -2,10 +2,11 @@
  * body, and every failure as an ApiError carrying the service's own message. */
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, detail) {
     super(message || `The service answered ${status}.`);
     this.status = status;
     this.code = code || 'error';
+    this.detail = detail || {}; // the envelope's error, e.g. ``current`` on a stale edit
   }
 }
 
@@ -25,7 +26,7 @@ async function send(method, path, body, headers) {
 
 function failure(response, data) {
   const error = data && data.error ? data.error : {};
-  return new ApiError(response.status, error.code, error.message);
+  return new ApiError(response.status, error.code, error.message, error);
 }
 
 /** An ``api(method, path, body)`` that sends ``token()`` and, on a 401, calls

@@ -11,6 +11,13 @@ const ACTIONS = {
   restore: 'Made live again',
   roll_back: 'Made live again',
   check: 'Ran a check',
+  faq_created: 'Added an FAQ',
+  faq_edited: 'Edited an FAQ',
+  faq_renamed: 'Renamed an FAQ',
+  faq_retired: 'Retired an FAQ',
+  faqs_imported: 'Imported FAQs',
+  article_created: 'Added an article',
+  article_edited: 'Edited an article',
 };
 
 export async function loadChanges() {

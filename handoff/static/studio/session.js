@@ -1,17 +1,23 @@
-/* Signing in and out, and switching between the studio's four views. */
+/* Signing in and out, and switching between the studio's views. */
 
 import { $, say } from '../console/dom.js';
 import { signIn } from '../console/http.js';
 import { api } from './api.js';
+import { loadArticles } from './articles.js';
 import { loadChanges } from './changes.js';
 import { loadCheck } from './check.js';
+import { loadFaqs } from './faqs.js';
 import { loadInbox } from './inbox.js';
 import { clearAlert } from './notice.js';
 import { KEYS, state } from './state.js';
+import { loadImport } from './sheet.js';
 import { loadVersions } from './versions.js';
 
 const VIEWS = {
   inbox: loadInbox,
+  faqs: loadFaqs,
+  articles: loadArticles,
+  import: loadImport,
   check: loadCheck,
   versions: loadVersions,
   changes: loadChanges,
