@@ -7,17 +7,23 @@ No check or publish runs here: training takes minutes (another test covers it).
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
 import pytest
-from PIL import Image
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.helpers.browser import SCREENSHOTS, axe_violations
 from tests.helpers.stack import add_agent, call
-from tests.helpers.studio import customers_say, in_a_thread, login_token, sign_in, unique
+from tests.helpers.studio import (
+    assert_accessible,
+    customers_say,
+    in_a_thread,
+    login_token,
+    save_screenshot,
+    sign_in,
+    tab_to,
+    unique,
+)
 from tests.helpers.widget_page import UI_MS
 from tools.serve import ROOT, Stack
 
@@ -32,7 +38,6 @@ RENTAL = [
     "can I rent a tent and a stove for the weekend",
 ]
 LEFT_OUT = RENTAL[-1]
-MAX_TABS = 300  # a bound on Tab presses on the way to a control, so a trap fails the test
 
 
 def inbox(stack: Stack, token: str) -> dict[str, Any]:
@@ -59,27 +64,6 @@ def rental_cluster(stack: Stack, token: str, page: Page) -> dict[str, Any]:
             return found
         page.wait_for_timeout(100)
     raise AssertionError(f"the rental messages never became one cluster: {inbox(stack, token)}")
-
-
-def tab_to(page: Page, target: Locator) -> None:
-    """Press Tab until ``target`` has the focus: it is reachable by keyboard alone."""
-    for _ in range(MAX_TABS):
-        if target.evaluate("node => node === document.activeElement"):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {target}")
-
-
-def save_screenshot(page: Page, name: str) -> None:
-    """The viewport as a PNG with a 128-colour palette (as the console's screenshots)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with Image.open(io.BytesIO(page.screenshot())) as shot:
-        shot.convert("RGB").quantize(colors=128).save(SCREENSHOTS / name, optimize=True)
-
-
-def assert_accessible(page: Page) -> None:
-    violations = axe_violations(page)
-    assert not violations, [(v["id"], v["help"], len(v["nodes"])) for v in violations]
 
 
 @pytest.fixture
