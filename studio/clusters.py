@@ -28,7 +28,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from studio.content import normalise
+from studio.text import normalise
 
 # Chosen on the synthetic topics in tests/studio/test_clusters.py, swept in steps of 0.02:
 # from 0.88 to 0.92 every topic lands whole in one cluster of its own (0.86: one topic

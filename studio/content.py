@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import re
 import shutil
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from studio.files import ContentError, YamlFile, atomic_write, load, locked
+from studio.text import example_lines, normalise, one_line, plain_phrase
 from tools.model_cache import TRAINING_INPUTS
 
 __all__ = ["Content", "ContentError", "Target", "Written", "normalise", "split_held_out"]
@@ -71,8 +71,6 @@ nlu:
 SNAPSHOT_EXTRA = ("data", "tests/nlu", "escalation.yml", "contracts", "bot")
 SNAPSHOT_GLOBS = ("tests/escalation/*.yml",)
 SPACY_MODELS = "models/spacy"
-
-_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 @dataclass(frozen=True)
@@ -128,21 +126,6 @@ class Written:
         return tuple(path for path in named if path)
 
 
-def normalise(text: str) -> str:
-    """The "same question" rule: case, runs of whitespace and surrounding punctuation aside."""
-    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    start, end = 0, len(folded)
-    while start < end and _is_edge(folded[start]):
-        start += 1
-    while end > start and _is_edge(folded[end - 1]):
-        end -= 1
-    return folded[start:end]
-
-
-def _is_edge(char: str) -> bool:
-    return char.isspace() or unicodedata.category(char).startswith("P")
-
-
 def split_held_out(texts: Sequence[str]) -> tuple[list[str], list[str]]:
     """Split into (training, held out): every fifth in sha256 order of the normalised text.
 
@@ -183,24 +166,6 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines(keepends=True) if path.is_file() else []
 
 
-def _plain(example: str) -> str:
-    """A training example without its entity annotations: ``[LS-1](order_number)`` → LS-1."""
-    return _ANNOTATION.sub(r"\1", example)
-
-
-def _examples(block: Any) -> list[str]:
-    """The messages of one ``examples: |`` block."""
-    if not isinstance(block, str):
-        return []
-    lines = (line.strip() for line in block.splitlines())
-    return [line[2:].strip() for line in lines if line.startswith("- ")]
-
-
-def _clean(text: str) -> str:
-    """One line, as the examples format needs: runs of whitespace become one space."""
-    return " ".join(text.split())
-
-
 def _append_examples(nlu: YamlFile, intent: str, texts: Sequence[str]) -> None:
     """Add ``texts`` to the intent's block, or a new block at the end of the file."""
     if nlu.data.get("nlu") is None:
@@ -226,7 +191,7 @@ class _Known:
     def add(self, intent: str, texts: Iterable[str]) -> None:
         """Record ``intent``'s messages; a message's first intent is the one it keeps."""
         for text in texts:
-            self.intents.setdefault(normalise(_plain(text)), intent)
+            self.intents.setdefault(normalise(plain_phrase(text)), intent)
 
     def skip_reason(self, text: str, target: str) -> Skipped | None:
         """Why ``text`` must not be written for ``target``, or None when it may."""
@@ -300,7 +265,7 @@ class Content:
         """(intent, messages) of each intent block in one NLU file."""
         for item in self._safe(name).get("nlu") or []:
             if isinstance(item, dict) and "intent" in item:
-                yield str(item["intent"]), _examples(item.get("examples"))
+                yield str(item["intent"]), example_lines(item.get("examples"))
 
     def _training(self) -> Iterator[tuple[str, str, list[str]]]:
         """(file, intent, messages) of every training block."""
@@ -317,7 +282,9 @@ class Content:
         return counts
 
     def _examples_of(self, intent: str) -> list[str]:
-        return [_plain(t) for _, name, texts in self._training() if name == intent for t in texts]
+        return [
+            plain_phrase(t) for _, name, texts in self._training() if name == intent for t in texts
+        ]
 
     def _known(self) -> _Known:
         """Training messages first, then the held-out sets'."""
@@ -457,7 +424,7 @@ def _checked_texts(texts: Sequence[str]) -> list[str]:
     """The messages as one-line examples, or ContentError for an empty or too long one."""
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of messages, not one string")
-    cleaned = [_clean(text) for text in texts]
+    cleaned = [one_line(text) for text in texts]
     for text in cleaned:
         if not normalise(text):
             raise ContentError("empty_text", "a message is empty")

@@ -28,8 +28,8 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 
 from contracts.articles import SLUG_PATTERN, ArticleError, parse_text
 from contracts.understanding import ARTICLE_LINK_PREFIX
-from studio.content import normalise
 from studio.files import ContentError, YamlFile, delete, load, locked, rename_key, write_all
+from studio.text import example_lines, normalise, one_line, plain_phrase
 
 FAQ = "faq"
 RESPONSE_PREFIX = f"utter_{FAQ}/"
@@ -53,7 +53,6 @@ _LINK = re.compile(r"\[([^\]]*)\]\(" + re.escape(ARTICLE_LINK_PREFIX) + r"([^)\s
 _TRAILING_LINK = re.compile(
     r"\s*\[[^\]]*\]\(" + re.escape(ARTICLE_LINK_PREFIX) + r"([^)\s]*)\)\s*$"
 )
-_ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 @dataclass(frozen=True)
@@ -98,11 +97,6 @@ class Faq:
         }
 
 
-def plain_phrase(example: str) -> str:
-    """A training example without its entity annotations: ``[LS-1](order_number)`` → LS-1."""
-    return _ANNOTATION.sub(r"\1", example)
-
-
 def split_answer(text: str) -> tuple[str, str | None]:
     """(answer, article slug) of a response that ends with a help-centre link."""
     match = _TRAILING_LINK.search(text)
@@ -114,19 +108,6 @@ def split_answer(text: str) -> tuple[str, str | None]:
 def links(text: str) -> list[str]:
     """The slugs of every help-centre link in an answer."""
     return [match.group(2) for match in _LINK.finditer(text)]
-
-
-def example_lines(block: Any) -> list[str]:
-    """The messages of one ``examples: |`` block, as written."""
-    if not isinstance(block, str):
-        return []
-    lines = (line.strip() for line in block.splitlines())
-    return [line[2:].strip() for line in lines if line.startswith("- ")]
-
-
-def one_line(text: str) -> str:
-    """One line, as the examples format needs: runs of whitespace become one space."""
-    return " ".join(str(text).split())
 
 
 # ---------------------------------------------------------------------- edits

@@ -30,7 +30,6 @@ import numpy as np
 
 from contracts.articles import ArticleError, parse_text
 from contracts.understanding import ARTICLE_LINK_PREFIX
-from studio.content import normalise
 from studio.faqs import (
     ANSWER_GUIDE,
     ARTICLES_DIR,
@@ -41,10 +40,9 @@ from studio.faqs import (
     RESPONSES_FILE,
     Faqs,
     links,
-    one_line,
-    plain_phrase,
     split_answer,
 )
+from studio.text import normalise, one_line, plain_phrase
 
 SIMILAR = 0.80
 Level = Literal["error", "warning"]

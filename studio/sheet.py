@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from contracts.understanding import ARTICLE_LINK_PREFIX
-from studio.content import normalise
 from studio.faqs import (
     ANSWER_GUIDE,
     FAQ,
@@ -38,10 +37,9 @@ from studio.faqs import (
     Faq,
     Faqs,
     Plan,
-    one_line,
-    plain_phrase,
 )
 from studio.files import ContentError, locked
+from studio.text import normalise, one_line, plain_phrase
 
 COLUMNS = ("key", "questions", "answer", "article")
 REQUIRED = ("questions", "answer")

@@ -1,6 +1,7 @@
 """The studio's whole loop in Chromium on the real servers: an editor starts a new FAQ from
-customers' messages the bot did not cover, checks it (the worker validates, trains and
-gates a real candidate), publishes it, sees the widget answer with it, and rolls back.
+customers' messages the bot did not cover, edits another FAQ's answer and adds a section
+to an article on their pages, checks it (the worker validates, trains and gates a real
+candidate), publishes it, sees the widget answer with all three, and rolls back.
 
 One check trains a model, which takes minutes: this is the suite's one real check (a
 second one, asked for while it trains, waits in line and is still training when the first
@@ -39,6 +40,15 @@ ANSWER = "Yes: any Larkspur store engraves bottles, flasks and knives while you 
 # Asked before and after: with its few first phrases the new FAQ answers this surely.
 PROBE = "do you do engraving"
 CHECK_MS = 1_200_000  # the candidate trains on the test machine's two cores
+GIFT_WRAP = "Gift wrap is $3.50 an order now, with a handwritten card."
+GIFT_PROBE = "do you offer gift wrapping"
+SECTION = (
+    "## Pitching the Ridgeline on a wooden deck platform\n"
+    "Use the Ridgeline platform kit: four cord loops wrap around the deck boards, so no "
+    "stakes are needed.\n"
+)
+PLATFORM = "Use the Ridgeline platform kit"
+PLATFORM_PROBE = "how do I pitch my ridgeline tent on a wooden deck platform"
 
 
 def git(work_tree: Path, *args: str) -> str:
@@ -87,6 +97,27 @@ def confirm(page: Page, button: str) -> None:
     dialog.get_by_role("button", name=button).click()
 
 
+def edit_gift_wrap_and_an_article(page: Page) -> None:
+    """On the FAQs and Articles pages: a new answer for gift wrap, a new tent section."""
+    page.get_by_role("link", name="FAQs", exact=True).click()
+    page.get_by_role("button", name="faq/gift_wrap", exact=True).click()
+    form = page.locator("#faq-editor")
+    expect(form.get_by_role("heading", level=3)).to_have_text("Edit faq/gift_wrap", timeout=UI_MS)
+    form.get_by_label("Answer", exact=True).fill(GIFT_WRAP)
+    expect(form.locator("#faq-preview")).to_have_text(GIFT_WRAP)
+    form.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#announcer")).to_contain_text("faq/gift_wrap: saved", timeout=UI_MS)
+    page.get_by_role("link", name="Articles", exact=True).click()
+    page.get_by_role("button", name="Pitching the Ridgeline tent", exact=True).click()
+    body = page.get_by_label("Text (Markdown: each ## heading starts a section)")
+    expect(body).not_to_be_empty(timeout=UI_MS)
+    body.fill(body.input_value() + "\n" + SECTION)
+    preview = page.locator("#article-preview .passage", has_text="wooden deck platform")
+    expect(preview).to_contain_text(PLATFORM, timeout=UI_MS)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#announcer")).to_contain_text("saved", timeout=UI_MS)
+
+
 def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, page: Page) -> None:
     assert stack.content_dir != ROOT  # the studio writes into a copy, never the checkout
     in_git(stack.content_dir)
@@ -108,6 +139,9 @@ def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, 
     dialog.get_by_role("button", name="Create FAQ").click()
     expect(card).to_be_hidden(timeout=UI_MS)
     assert ANSWER not in in_a_thread(answer_to(stack, PROBE))  # labelled, not yet live
+    edit_gift_wrap_and_an_article(page)
+    assert GIFT_WRAP not in in_a_thread(answer_to(stack, GIFT_PROBE))  # saved, not live
+    assert PLATFORM not in in_a_thread(answer_to(stack, PLATFORM_PROBE))
 
     page.get_by_role("link", name="Check & publish").click()
     run = page.get_by_role("button", name="Run a check")
@@ -135,6 +169,8 @@ def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, 
     confirm(page, "Publish")
     expect(page.locator("#announcer")).to_contain_text(" is live", timeout=UI_MS * 8)
     assert ANSWER in in_a_thread(answer_to(stack, PROBE))
+    assert GIFT_WRAP in in_a_thread(answer_to(stack, GIFT_PROBE))
+    assert PLATFORM in in_a_thread(answer_to(stack, PLATFORM_PROBE))  # the new section
     assert git(stack.content_dir, "log", "-1", "--format=%an").strip() == editor
     committed = git(stack.content_dir, "show", "--format=", "HEAD")
     assert "faq/engraving" in committed and ANSWER in committed
@@ -151,6 +187,8 @@ def test_an_editor_creates_checks_publishes_and_rolls_back_an_faq(stack: Stack, 
     restored = page.locator("#versions tr", has_text=f"restored from {first['id']}")
     expect(restored.locator(".badge")).to_have_text("Live", timeout=UI_MS * 8)
     assert ANSWER not in in_a_thread(answer_to(stack, PROBE))
+    assert GIFT_WRAP not in in_a_thread(answer_to(stack, GIFT_PROBE))
+    assert PLATFORM not in in_a_thread(answer_to(stack, PLATFORM_PROBE))
     traffic = stack.content_dir / "data/nlu/traffic.yml"  # data/ as the original had it
     assert not traffic.exists() or "faq/engraving" not in traffic.read_text()
     assert "utter_faq/engraving" not in (stack.content_dir / "data/faq/responses.yml").read_text()

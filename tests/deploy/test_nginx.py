@@ -223,6 +223,25 @@ async def test_nginx_refuses_a_body_larger_than_the_service_takes(
             assert (await response.json())["error"]["code"] == "payload_too_large"
 
 
+async def test_the_studios_sheets_and_articles_may_be_larger(
+    proxy: Nginx, certificate: Certificate
+) -> None:
+    """A 1 MB sheet and a 100 KB article reach the service (which asks who is sending
+    them), while a chat's 64 KiB limit stays everywhere else."""
+    sizes = {"/studio/api/faq-sheet": 1_000_000, "/studio/api/articles/refunds": 100_000}
+    async with client("127.0.0.2", certificate) as http:
+        for path, size in sizes.items():
+            body = b'{"content": "' + b"x" * size + b'"}'
+            headers = {"Content-Type": "application/json"}
+            method = http.put if "articles" in path else http.post
+            async with method(proxy.origin + path, data=body, headers=headers) as response:
+                assert response.status == 401, path
+                assert (await response.json())["error"]["code"] == "missing_token"
+        big = b'{"text": "' + b"x" * 100_000 + b'"}'
+        async with http.post(proxy.origin + "/studio/api/faq-checks", data=big) as response:
+            assert response.status == 413
+
+
 async def test_metrics_stay_off_the_internet(
     service: Service, proxy: Nginx, certificate: Certificate
 ) -> None:

@@ -1,9 +1,23 @@
-"""Reading a content copy back: its files, and what changed between two texts."""
+"""A copy of the content for a test, and reading it back: its files, what changed."""
 
 from __future__ import annotations
 
 import difflib
+import shutil
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CONTENT = ("domain.yml", "config.yml", "escalation.yml")
+
+
+def copy_content(dest: Path) -> Path:
+    """The content files of the checkout, copied into ``dest`` for a test to write into."""
+    dest.mkdir(parents=True)
+    for name in CONTENT:
+        shutil.copy2(REPO / name, dest / name)
+    shutil.copytree(REPO / "data", dest / "data")
+    shutil.copytree(REPO / "tests" / "nlu", dest / "tests" / "nlu")
+    return dest
 
 
 def files(root: Path) -> dict[str, str]:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CONTENT = ("domain.yml", "config.yml", "escalation.yml")
-
-
-def copy_content(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in CONTENT:
-        shutil.copy2(REPO / name, dest / name)
-    shutil.copytree(REPO / "data", dest / "data")
-    shutil.copytree(REPO / "tests" / "nlu", dest / "tests" / "nlu")
-    return dest
+from tests.helpers.content import copy_content
 
 
 @pytest.fixture

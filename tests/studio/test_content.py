@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from studio.content import (
     normalise,
     split_held_out,
 )
+from tests.helpers.content import copy_content
 
 REPO = Path(__file__).resolve().parents[2]
 RASA = Path(sys.executable).parent / "rasa"
@@ -33,25 +33,16 @@ TRADE_IN = [
 ]
 
 
-def _copy_content(dest: Path) -> Path:
-    dest.mkdir()
-    for name in ("domain.yml", "config.yml"):
-        shutil.copy2(REPO / name, dest / name)
-    shutil.copytree(REPO / "data", dest / "data")
-    shutil.copytree(REPO / "tests" / "nlu", dest / "tests" / "nlu")
-    return dest
-
-
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     """A copy of the content files that the test may write into."""
-    return _copy_content(tmp_path / "content")
+    return copy_content(tmp_path / "content")
 
 
 @pytest.fixture
 def before(tmp_path: Path) -> Path:
     """An untouched copy, to compare with."""
-    return _copy_content(tmp_path / "before")
+    return copy_content(tmp_path / "before")
 
 
 def _nlu(path: Path) -> dict[str, list[str]]:
