@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CONTENT = ("domain.yml", "config.yml", "escalation.yml")
+RASA = Path(sys.executable).parent / "rasa"
 
 
 def copy_content(dest: Path) -> Path:
@@ -37,3 +40,10 @@ def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
             continue
         (removed if line.startswith("-") else added).append(line[1:])
     return removed, added
+
+
+def rasa_validate(root: Path) -> subprocess.CompletedProcess[str]:
+    """``rasa data validate`` over the content under ``root``, as ``make validate`` runs it."""
+    command = [str(RASA), "data", "validate", "--config", "config.yml", "--domain", "domain.yml"]
+    command += ["--data", "data/nlu", "data/faq", "data/dialogue", "--fail-on-warnings"]
+    return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)  # noqa: S603 - fixed argv built here, no shell

@@ -16,7 +16,7 @@ from studio.faqs import Faqs
 from studio.files import ContentError
 from studio.lint import lint
 from studio.sheet import derive_key, export_csv, import_sheet
-from tests.helpers.content import files
+from tests.helpers.content import RASA, files, rasa_validate
 
 REPO = Path(__file__).resolve().parents[2]
 GEAR = [
@@ -241,3 +241,20 @@ def test_the_terminal_import_is_a_dry_run_until_asked(content_root: Path, tmp_pa
         [*command, "--apply"], cwd=REPO, capture_output=True, text=True
     )
     assert "applied: data/faq/responses.yml, data/nlu/faq.yml" in applied.stdout
+
+
+@pytest.mark.skipif(not RASA.exists(), reason=f"{RASA} is not installed")
+def test_what_the_studio_writes_passes_rasa_data_validate_and_the_checks(
+    content_root: Path,
+) -> None:
+    """An import, a rename, a retirement and an edit, then ``make validate``'s two steps."""
+    import_sheet(content_root, _sheet(_good_rows()), "faqs.csv", apply=True)
+    faqs = Faqs(content_root)
+    faqs.rename("rent_kayaks", faqs.get("rent_kayaks").version, "kayak_rental")
+    faqs.retire("shipping_po_box", faqs.get("shipping_po_box").version, "faq/shipping_express")
+    cost = faqs.get("return_cost")
+    phrases = [*(p.text for p in cost.phrases[1:]), "what does sending a return cost"]
+    faqs.save("return_cost", cost.version, "Returns cost $5.95.", cost.article, phrases)
+    done = rasa_validate(content_root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert [f.line() for f in lint(content_root) if f.level == "error"] == []
