@@ -340,9 +340,13 @@ def baseline_dir(studio_dir: Path) -> Path:
 
 
 def keep_baseline(content_dir: Path, studio_dir: Path) -> None:
-    """Before the studio first writes into data/: a copy, for the first version's diff."""
+    """Before the studio first writes into data/: a copy, for the first version's diff;
+    and the action server's articles become that copy's, so an article edited here is
+    quoted once published, not from the moment it is saved."""
     if not baseline_dir(studio_dir).exists():
         _fresh_snapshot(content_dir, baseline_dir(studio_dir))
+    if not (studio_dir / "live-articles").exists():
+        point_live_articles(studio_dir, baseline_dir(studio_dir) / "data" / "articles")
 
 
 def _fresh_snapshot(content_dir: Path, dest: Path) -> None:

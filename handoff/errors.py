@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -99,6 +100,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def said(request: web.Request, error: web.HTTPException) -> str:
     """What to tell the client about one of aiohttp's own refusals."""
-    if error.status == 413:
-        return f"The body must be under {request.client_max_size} bytes."
+    if error.status == 413:  # the route's own limit, where it has one (views.body)
+        limit = re.search(r"Maximum request body size (\d+)", error.text or "")
+        return f"The body must be under {limit[1] if limit else request.client_max_size} bytes."
     return error.reason

@@ -47,6 +47,8 @@ def api_error(error: ContentError, missing: tuple[str, ...] = ()) -> ApiError:
         return Conflict(error.code, error.message, error.detail)
     if error.code in missing:
         return ApiError(404, "not_found", message)
+    if error.code == "unreadable_file":  # a developer's to mend, not the editor's
+        return ApiError(503, "content_unreadable", message)
     return BadRequest(error.code, message)
 
 
@@ -211,6 +213,12 @@ async def import_faqs(app: web.Application, editor: Row, data: dict[str, Any]) -
     if not data.get("apply"):
         report = await _read(app, lambda: import_sheet(root, raw, data["filename"], False))
         return report.as_dict()
+    if "version" not in data:
+        raise BadRequest(
+            "missing_version",
+            "Apply names the version its dry run reported ('version'), so that a sheet is "
+            "never applied to FAQs that changed since.",
+        )
     applied = await _change(
         app,
         editor,

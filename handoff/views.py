@@ -45,7 +45,7 @@ async def body(
     """
     if request.body_exists and request.content_type != JSON:
         raise UnsupportedMediaType()
-    if limit is not None:
+    if limit is not None and limit > request.client_max_size:
         request = request.clone(client_max_size=limit)
     raw = await read(request)
     if not raw.strip():

@@ -10,11 +10,14 @@ answers and the other articles, so no link goes dead.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from contracts.articles import (
     SLUG_PATTERN,
@@ -74,14 +77,22 @@ def render(title: str, slug: str, tags: Sequence[str], body: str) -> str:
     """An article file: front matter in the house layout, then the Markdown body."""
     tag_list = ", ".join(_scalar(t) for t in tags)
     text = body.replace("\r\n", "\n").strip("\n") + "\n"
-    return f"---\ntitle: {_scalar(title)}\nslug: {slug}\ntags: [{tag_list}]\n---\n{text}"
+    return f"---\ntitle: {_scalar(title)}\nslug: {_scalar(slug)}\ntags: [{tag_list}]\n---\n{text}"
 
 
 def _scalar(value: str) -> str:
-    """A YAML scalar: bare when that reads back the same, else double-quoted."""
-    if _YAML_SPECIAL.search(value):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A YAML scalar: bare when it reads back as the same string ("Yes" would read as
+    true, "0123" as a number), else double-quoted."""
+    if _YAML_SPECIAL.search(value) or _reads_as(value) != value:
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML one too
     return value
+
+
+def _reads_as(value: str) -> Any:
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return None
 
 
 def checked(title: str, slug: str, tags: Sequence[str], body: str) -> Article:
@@ -108,9 +119,12 @@ def checked(title: str, slug: str, tags: Sequence[str], body: str) -> Article:
     if len(body) > BODY_LIMIT:
         raise ContentError("body_too_long", f"the article is longer than {BODY_LIMIT} characters")
     try:
-        return parse_text(render(title, slug, cleaned, body), f"{slug}.md")
+        article = parse_text(render(title, slug, cleaned, body), f"{slug}.md")
     except ArticleError as error:
         raise ContentError("invalid_article", str(error)) from None
+    if (article.title, article.slug, list(article.tags)) != (title, slug, cleaned):
+        raise ContentError("invalid_article", "the title, slug or tags would not read back")
+    return article
 
 
 class Articles:
@@ -160,13 +174,15 @@ class Articles:
                     {"current": current.as_dict(with_body=True)},
                 )
             article = checked(title, new_slug, tags, body)
-            texts: dict[str, str | None] = {current.file: None} if new_slug != slug else {}
-            if new_slug != slug:
+            texts: dict[str, str | None] = {
+                f"{ARTICLES_DIR}/{new_slug}.md": render(
+                    article.title, new_slug, article.tags, article.body
+                )
+            }
+            if new_slug != slug:  # the new file and the links first; the old file last
                 self._check_free(new_slug)
                 texts.update(self._relinked(slug, new_slug))
-            texts[f"{ARTICLES_DIR}/{new_slug}.md"] = render(
-                article.title, new_slug, article.tags, article.body
-            )
+                texts[current.file] = None
             write_all(self.root, texts)
             return self.get(new_slug)
 

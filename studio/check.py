@@ -52,6 +52,7 @@ from studio.gate import (
     Tolerance,
     compare,
 )
+from studio.lint import lint
 
 REPO = Path(__file__).resolve().parent.parent
 RASA = Path(sys.executable).with_name("rasa")
@@ -221,7 +222,16 @@ def validate(content: Path) -> str:
     if status != 0:
         findings = validator_findings(lines)
         raise StageFailed("The content has errors: " + " | ".join(findings[:10]))
-    return "Domain, rules and training data are consistent."
+    found = lint(content)  # the studio's own checks: FAQ pairs, links, articles, phrases
+    errors = [f.line() for f in found if f.level == "error"]
+    if errors:
+        raise StageFailed("The content has errors: " + " | ".join(errors[:10]))
+    warnings = len(found)
+    return "Domain, rules and training data are consistent" + (
+        f"; {warnings} content warning{'s' * (warnings != 1)} (make validate lists them)."
+        if warnings
+        else "."
+    )
 
 
 # --- stage 2: train -------------------------------------------------------------------------

@@ -411,7 +411,12 @@ class Content:
     # ------------------------------------------------------------------ copying
 
     def snapshot(self, dest: Path) -> None:
-        """Copy what ``rasa train``, ``rasa data validate`` and the gate read into ``dest``."""
+        """Copy what ``rasa train``, ``rasa data validate`` and the gate read into ``dest``,
+        between writes (a retirement or an import changes several files at once)."""
+        with locked(self.root):
+            self._snapshot(Path(dest))
+
+    def _snapshot(self, dest: Path) -> None:
         names = {*TRAINING_INPUTS, *SNAPSHOT_EXTRA}
         for pattern in SNAPSHOT_GLOBS:
             names |= {p.relative_to(self.root).as_posix() for p in self.root.glob(pattern)}

@@ -24,6 +24,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from contracts.articles import SLUG_PATTERN, ArticleError, parse_text
@@ -39,6 +40,7 @@ CURATED_FILE = "data/nlu/faq.yml"
 ARTICLES_DIR = "data/articles"
 DOMAIN_FILE = "domain.yml"
 ESCALATION_FILE = "escalation.yml"
+STORIES_FILE = "tests/test_stories.yml"  # rasa test's conversations (make test)
 HELD_OUT_SETS = (
     "tests/nlu/heldout.yml",
     "tests/nlu/out_of_scope.yml",
@@ -214,6 +216,14 @@ class Plan:
     root: Path
     loaded: dict[str, YamlFile] = field(default_factory=dict)
     edits: dict[str, list[Edit]] = field(default_factory=dict)
+    rewritten: dict[str, str] = field(default_factory=dict)  # files changed as plain text
+
+    def rewrite(self, name: str, pattern: re.Pattern[str], replacement: str) -> None:
+        """Replace ``pattern`` in a file that is not YAML data the studio owns (the test
+        stories): only the matched text changes."""
+        path = self.root / name
+        source = self.rewritten.get(name) or path.read_text(encoding="utf-8")
+        self.rewritten[name] = pattern.sub(replacement, source)
 
     def change(self, name: str, edit: Edit, default: str = "") -> None:
         if name not in self.loaded:
@@ -237,10 +247,21 @@ class Plan:
 
     def write(self) -> list[str]:
         """Write every changed file, or none; the names written."""
-        texts = self.render()
-        changed = {n: t for n, t in texts.items() if t != self.loaded[n].source}
+        texts = {**self.render(), **self.rewritten}
+        changed = {n: t for n, t in texts.items() if t != _source(self, n)}
         write_all(self.root, changed)
         return sorted(changed)
+
+
+def _source(plan: Plan, name: str) -> str:
+    if name in plan.loaded:
+        return plan.loaded[name].source
+    return (plan.root / name).read_text(encoding="utf-8")
+
+
+def _naming(key: str) -> re.Pattern[str]:
+    """Where a file names ``faq/<key>`` as an intent, and no longer key."""
+    return re.compile(rf"(intent: *){FAQ}/{re.escape(key)}(?![a-z0-9_])")
 
 
 # ---------------------------------------------------------------------- reading
@@ -248,6 +269,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class Block:
+    """One intent's examples block in one file, its lines as written."""
+
     file: str
     intent: str
     lines: tuple[str, ...]
@@ -258,7 +281,9 @@ class Faqs:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._read: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._read: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._titles: dict[str, str] | None = None
+        self._blocks: dict[str, tuple[dict[str, Any], tuple[Block, ...]]] = {}
 
     def _safe(self, name: str) -> dict[str, Any]:
         """A file's plain data, read again only when the file changed."""
@@ -267,11 +292,10 @@ class Faqs:
             stat = path.stat()
         except FileNotFoundError:
             return {}
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # every write is a new inode
         cached = self._read.get(name)
         if cached is None or cached[0] != stamp:
-            data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-            cached = self._read[name] = (stamp, data)
+            cached = self._read[name] = (stamp, _parsed(path, name))
         return cached[1]
 
     def nlu_files(self) -> list[str]:
@@ -281,13 +305,24 @@ class Faqs:
 
     def blocks(self, names: Iterable[str] | None = None) -> list[Block]:
         """Every intent block of the training files (or of ``names``), in file order."""
-        found = []
+        found: list[Block] = []
         for name in self.nlu_files() if names is None else names:
-            for item in self._safe(name).get("nlu") or []:
-                if isinstance(item, dict) and "intent" in item:
-                    lines = tuple(example_lines(item.get("examples")))
-                    found.append(Block(name, str(item["intent"]), lines))
+            found.extend(self._file_blocks(name))
         return found
+
+    def _file_blocks(self, name: str) -> tuple[Block, ...]:
+        """One file's blocks, worked out again only when the file changed."""
+        data = self._safe(name)
+        cached = self._blocks.get(name)
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        blocks = tuple(
+            Block(name, str(item["intent"]), tuple(example_lines(item.get("examples"))))
+            for item in data.get("nlu") or []
+            if isinstance(item, dict) and "intent" in item
+        )
+        self._blocks[name] = (data, blocks)
+        return blocks
 
     def responses(self) -> dict[str, str]:
         """FAQ key → the text of its first answer, in the responses file's order."""
@@ -299,14 +334,17 @@ class Faqs:
         }
 
     def article_titles(self) -> dict[str, str]:
-        """slug → title of every article whose front matter reads."""
-        titles = {}
+        """slug → title of every article whose front matter reads (read once per Faqs)."""
+        if self._titles is not None:
+            return self._titles
+        titles: dict[str, str] = {}
         for path in sorted((self.root / ARTICLES_DIR).glob("*.md")):
             try:
                 article = parse_text(path.read_text(encoding="utf-8"), path.name)
             except ArticleError:
                 continue
             titles[article.slug] = article.title
+        self._titles = titles
         return titles
 
     def intents(self) -> list[str]:
@@ -398,6 +436,8 @@ class Faqs:
                 plan.change(RESPONSES_FILE, rename_response(key, new_key))
             for name in self._files_with(f"{FAQ}/{key}"):
                 plan.change(name, rename_block(f"{FAQ}/{key}", f"{FAQ}/{new_key}"))
+            if self.named_in_stories(key):
+                plan.rewrite(STORIES_FILE, _naming(key), rf"\g<1>{FAQ}/{new_key}")
             plan.write()
             return self.get(new_key)
 
@@ -409,10 +449,13 @@ class Faqs:
             faq = self._current(key, version)
             self._check_policy(key, "retire")
             self._check_destination(faq.name, destination)
+            self._check_stories(key, destination)
             plan = Plan(self.root)
             moved, duplicates = self._plan_move(plan, faq.name, destination)
             if key in self.responses():
                 plan.change(RESPONSES_FILE, delete_response(key))
+            if self.named_in_stories(key):  # its test conversations ask the other FAQ now
+                plan.rewrite(STORIES_FILE, _naming(key), rf"\g<1>{destination}")
             files = plan.write()
             return {
                 "key": key,
@@ -451,6 +494,20 @@ class Faqs:
         if key in taken:
             raise ContentError("key_taken", f"the FAQ or intent '{key}' already exists")
 
+    def named_in_stories(self, key: str) -> bool:
+        path = self.root / STORIES_FILE
+        return path.exists() and bool(_naming(key).search(path.read_text(encoding="utf-8")))
+
+    def _check_stories(self, key: str, destination: str) -> None:
+        """The test conversations expect an FAQ answer for this FAQ's messages: another
+        FAQ can take them over, an intent with other actions cannot."""
+        if self.named_in_stories(key) and not destination.startswith(f"{FAQ}/"):
+            raise ContentError(
+                "named_in_tests",
+                f"faq/{key} is in the test conversations ({STORIES_FILE}), which expect an "
+                "FAQ answer: retire it into another FAQ, or ask a developer to change them.",
+            )
+
     def _check_destination(self, name: str, destination: str) -> None:
         targets = {i for i in self.intents() if i != FAQ} | {"out_of_scope"}
         targets |= {faq.name for faq in self.all() if faq.text}
@@ -465,19 +522,27 @@ class Faqs:
         return [b.file for b in self.blocks(names) if b.intent == intent]
 
     def plan_save(
-        self, plan: Plan, current: Faq, answer: str, article: str | None, phrases: Sequence[str]
+        self,
+        plan: Plan,
+        current: Faq,
+        answer: str,
+        article: str | None,
+        phrases: Sequence[str],
+        owners: dict[str, tuple[str, str]] | None = None,
     ) -> None:
         """Plan an FAQ's new answer and phrases: removed phrases leave the file they are in,
-        new ones join the editors' file."""
+        new ones join the editors' file. ``owners`` (``self.owners()``), when a caller
+        plans many FAQs at once and has it already."""
         text = self.response_text(checked_answer(answer), article)
-        wanted = self._checked_phrases(current, phrases)
+        wanted = self._checked_phrases(current, phrases, owners)
         if text != current.text:
             plan.change(RESPONSES_FILE, set_response(current.key, text))
-        kept = {normalise(plain_phrase(t)) for t in wanted}
+        kept = {normalise(plain_phrase(t)): t for t in wanted}  # the editor's spelling wins
         have = {normalise(plain_phrase(p.text)) for p in current.phrases}
         for block in self.blocks():
             if block.intent == current.name:
-                lines = [t for t in block.lines if normalise(plain_phrase(t)) in kept]
+                same = (normalise(plain_phrase(t)) for t in block.lines)
+                lines = [kept[n] for n in same if n in kept]
                 if block.file == CURATED_FILE:
                     lines += [t for t in wanted if normalise(plain_phrase(t)) not in have]
                 if list(block.lines) != lines:
@@ -487,13 +552,18 @@ class Faqs:
             if added:
                 plan.change(CURATED_FILE, set_examples(current.name, added))
 
-    def _checked_phrases(self, current: Faq, phrases: Sequence[str]) -> list[str]:
+    def _checked_phrases(
+        self,
+        current: Faq,
+        phrases: Sequence[str],
+        owners: dict[str, tuple[str, str]] | None = None,
+    ) -> list[str]:
         if isinstance(phrases, str):
             raise TypeError("phrases must be a sequence of messages, not one string")
         cleaned = [one_line(t) for t in phrases]
         if not cleaned:
             raise ContentError("no_phrases", "an FAQ needs at least one phrase")
-        owners = self.owners(skip=current.name)
+        owners = owners if owners is not None else self.owners(skip=current.name)
         had = {normalise(plain_phrase(p.text)) for p in current.phrases}
         seen: set[str] = set()
         for text in cleaned:
@@ -507,7 +577,7 @@ class Faqs:
             if same in seen:
                 raise ContentError("duplicate_phrase", f"'{text}' is there twice")
             seen.add(same)
-            if same in owners and same not in had:  # a phrase kept is no new conflict
+            if same not in had and taken_by(owners.get(same), current.name):
                 raise ContentError("phrase_taken", _taken(text, *owners[same]))
         return cleaned
 
@@ -550,9 +620,32 @@ class Faqs:
         return moved, duplicates
 
 
+def _parsed(path: Path, name: str) -> dict[str, Any]:
+    """A content file's data, or ContentError saying which file does not read and why."""
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except (YAMLError, UnicodeDecodeError) as error:
+        raise ContentError(
+            "unreadable_file", f"{name} does not read: {error}", {"file": name}
+        ) from None
+    if not isinstance(data, dict):
+        raise ContentError("unreadable_file", f"{name} is not a YAML mapping", {"file": name})
+    for section, kind in (("nlu", list), ("responses", dict), ("intents", list)):
+        if data.get(section) is not None and not isinstance(data[section], kind):
+            message = f"{name}: '{section}' is not a {kind.__name__}"
+            raise ContentError("unreadable_file", message, {"file": name})
+    return data
+
+
 def _faq_key(intent: str) -> str | None:
     prefix, _, key = intent.partition("/")
     return key if prefix == FAQ and key else None
+
+
+def taken_by(owner: tuple[str, str] | None, name: str) -> bool:
+    """Whether a message ``owner`` has may not become a new phrase of ``name``: another
+    intent's phrase, or a held-out message (``name``'s own too)."""
+    return owner is not None and (owner[0] != name or owner[1] in HELD_OUT_SETS)
 
 
 def _taken(text: str, intent: str, file: str) -> str:

@@ -42,6 +42,7 @@ from studio.faqs import (
     links,
     split_answer,
 )
+from studio.files import ContentError
 from studio.text import normalise, one_line, plain_phrase
 
 SIMILAR = 0.80
@@ -98,7 +99,13 @@ class _Content:
 
 def lint(root: Path, draft: Draft | None = None) -> list[Finding]:
     """Every finding in the content under ``root``, or those about ``draft``."""
-    content = _read(Path(root), draft)
+    try:
+        content = _read(Path(root), draft)
+    except ContentError as error:  # a file that does not read: that is the finding
+        subject = draft.name if draft is not None else "content"
+        return [
+            Finding("error", error.code, error.message.split(" ", 1)[0], subject, error.message)
+        ]
     found = [
         *content.findings,
         *_pairing(content),

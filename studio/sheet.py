@@ -29,6 +29,7 @@ from typing import Any, Literal
 from contracts.understanding import ARTICLE_LINK_PREFIX
 from studio.faqs import (
     ANSWER_GUIDE,
+    ANSWER_LIMIT,
     FAQ,
     HELD_OUT_SETS,
     KEY_PATTERN,
@@ -37,6 +38,7 @@ from studio.faqs import (
     Faq,
     Faqs,
     Plan,
+    taken_by,
 )
 from studio.files import ContentError, locked
 from studio.text import normalise, one_line, plain_phrase
@@ -44,6 +46,7 @@ from studio.text import normalise, one_line, plain_phrase
 COLUMNS = ("key", "questions", "answer", "article")
 REQUIRED = ("questions", "answer")
 MAX_ROWS = 2000
+MAX_COLUMNS = 26
 MAX_BYTES = 2_000_000
 _STOP = frozenset(
     [
@@ -156,12 +159,23 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            # Rows and columns beyond what a sheet may have are never read: a small file can
+            # unpack into a huge one.
+            found = sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS)
+            return [_trimmed(["" if v is None else str(v) for v in row]) for row in found]
+        finally:
+            book.close()
     except Exception as error:  # openpyxl raises several kinds for a file it cannot read
         raise ContentError("bad_xlsx", f"the .xlsx file does not read: {error}") from None
-    sheet = book.worksheets[0]
-    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    book.close()
-    return rows
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    """A row without the empty cells a spreadsheet pads it with on the right."""
+    while row and not row[-1].strip():
+        row.pop()
+    return row
 
 
 def _questions(cell: str) -> list[str]:
@@ -237,7 +251,13 @@ class _Planner:
     def __init__(self, faqs: Faqs, plan: Plan, header: list[str], unknown: dict[int, str]) -> None:
         self.faqs, self.plan, self.header, self.unknown = faqs, plan, header, unknown
         self.existing = {faq.key: faq for faq in faqs.all()}
-        self.intents = set(faqs.intents())
+        self.intents = set(faqs.intents()) | {b.intent for b in faqs.blocks(HELD_OUT_SETS)}
+        self.owners = faqs.owners()  # once: a row checks its questions against it
+        self.asked = {  # normalised phrase → the FAQ that has it
+            normalise(plain_phrase(p.text)): faq.key
+            for faq in self.existing.values()
+            for p in faq.phrases
+        }
         self.articles = set(faqs.article_titles())
         self.keys: dict[str, int] = {}  # key → the row that has it
         self.questions: dict[str, int] = {}  # normalised question → the row that has it
@@ -255,7 +275,7 @@ class _Planner:
         if name not in self.header:
             return ""
         index = self.header.index(name)
-        return cells[index].strip() if index < len(cells) else ""
+        return _cell(cells[index].strip()) if index < len(cells) else ""
 
     def row(self, number: int, cells: list[str]) -> Row:
         row = Row(number, self.cell(cells, "key"))
@@ -277,10 +297,14 @@ class _Planner:
     def check_answer(self, row: Row) -> None:
         if not row.answer:
             row.skip("no answer")
-        elif len(row.answer) > ANSWER_GUIDE:
+        elif len(row.answer) > ANSWER_LIMIT:
             row.skip(
-                f"the answer is {len(row.answer)} characters, over the guide of {ANSWER_GUIDE}"
+                f"the answer is {len(row.answer)} characters, over the limit of {ANSWER_LIMIT}"
             )
+
+    @staticmethod
+    def too_long(row: Row) -> str:
+        return f"the answer is {len(row.answer)} characters, over the guide of {ANSWER_GUIDE}"
 
     def check_questions(self, row: Row) -> None:
         if not row.questions:
@@ -310,10 +334,10 @@ class _Planner:
 
     def known_key(self, questions: list[str]) -> str | None:
         """The FAQ that already has one of these questions: a row without a key updates it."""
-        wanted = {normalise(plain_phrase(q)) for q in questions}
-        for faq in self.existing.values():
-            if any(normalise(plain_phrase(p.text)) in wanted for p in faq.phrases):
-                return faq.key if faq.key not in self.keys else None
+        for question in questions:
+            key = self.asked.get(normalise(plain_phrase(question)))
+            if key is not None:
+                return key if key not in self.keys else None
         return None
 
     def decide(self, row: Row) -> None:
@@ -322,10 +346,9 @@ class _Planner:
         have = [p.text for p in base.phrases]
         known = {normalise(plain_phrase(t)) for t in have}
         added = [q for q in row.questions if normalise(plain_phrase(q)) not in known]
-        owners = self.faqs.owners(skip=base.name)
         for question in added:
-            owner = owners.get(normalise(plain_phrase(question)))
-            if owner is not None:
+            owner = self.owners.get(normalise(plain_phrase(question)))
+            if owner is not None and taken_by(owner, base.name):
                 row.skip(f"'{question}' is already a phrase of {owner[0]} ({owner[1]})")
         if row.reasons:
             return
@@ -335,7 +358,10 @@ class _Planner:
             if current is not None and text == current.text and not added:
                 row.action = "unchanged"
                 return
-            self.faqs.plan_save(self.plan, base, row.answer, article, [*have, *added])
+            if len(row.answer) > ANSWER_GUIDE and (current is None or text != current.text):
+                row.skip(self.too_long(row))  # an answer already that long stays as it is
+                return
+            self.faqs.plan_save(self.plan, base, row.answer, article, [*have, *added], self.owners)
         except ContentError as error:
             row.skip(error.message)
             return
@@ -389,15 +415,30 @@ def import_sheet(
 
 
 def export_csv(root: Path) -> str:
-    """Every FAQ with an answer, one row each, questions one per line."""
+    """Every FAQ with an answer, one row each, questions one per line. With a BOM, so
+    Excel reads it as UTF-8, and no cell a spreadsheet would run as a formula."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for faq in Faqs(root).all():
         if faq.text:
             questions = "\n".join(plain_phrase(p.text) for p in faq.phrases)
-            writer.writerow([faq.key, questions, faq.answer, faq.article or ""])
-    return buffer.getvalue()
+            row = [faq.key, questions, faq.answer, faq.article or ""]
+            writer.writerow([inert(cell) for cell in row])
+    return "\ufeff" + buffer.getvalue()
+
+
+FORMULA = ("=", "+", "-", "@")
+
+
+def inert(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a quote,
+    which the import takes off again (``_cell``)."""
+    return "'" + cell if cell.startswith(FORMULA) else cell
+
+
+def _cell(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA) else value
 
 
 # ---------------------------------------------------------------------- the terminal

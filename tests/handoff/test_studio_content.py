@@ -111,6 +111,8 @@ async def test_a_sheet_is_a_dry_run_until_applied_and_exports_back(
     dry = await api.call("POST", f"{S}/faq-sheet", eve, body, status=200)
     assert dry["counts"] == {"create": 1, "update": 0, "unchanged": 0, "skip": 1}
     assert not dry["applied"] and "gear_rental" not in (content / "data/nlu/faq.yml").read_text()
+    blind = await api.call("POST", f"{S}/faq-sheet", eve, {**body, "apply": True}, status=400)
+    assert blind["error"]["code"] == "missing_version"
     applied = await api.call(
         "POST", f"{S}/faq-sheet", eve, {**body, "apply": True, "version": dry["version"]}, 200
     )
@@ -152,3 +154,19 @@ async def test_an_article_is_previewed_saved_and_quoted_as_the_bot_will(
     await api.call("GET", f"{S}/articles/no-such-article", eve, status=404)
     listed = await api.call("GET", f"{S}/articles", eve, status=200)
     assert "gift-cards" in {a["slug"] for a in listed["articles"]}
+
+
+async def test_the_first_edit_points_the_action_server_at_the_articles_as_they_were(
+    client: TestClient, api: Api, content: Path
+) -> None:
+    """Until a publish, the bot quotes the articles as the studio found them, not drafts."""
+    eve = await api.agent("eve", role="editor")
+    studio_dir = Path(client.app[SETTINGS].studio_dir)
+    opened = await api.call("GET", f"{S}/articles/gift-cards", eve, status=200)
+    fields = {k: opened[k] for k in ("title", "slug", "tags", "version")}
+    body = {**fields, "body": opened["body"] + "\n## Draft\nNot yet.\n"}
+    await api.call("PUT", f"{S}/articles/gift-cards", eve, body, status=200)
+    live = studio_dir / "live-articles"
+    assert live.resolve() == (studio_dir / "baseline/data/articles").resolve()
+    assert "## Draft" not in (live / "gift-cards.md").read_text()
+    assert "## Draft" in (content / "data/articles/gift-cards.md").read_text()

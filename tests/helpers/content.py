@@ -20,6 +20,7 @@ def copy_content(dest: Path) -> Path:
         shutil.copy2(REPO / name, dest / name)
     shutil.copytree(REPO / "data", dest / "data")
     shutil.copytree(REPO / "tests" / "nlu", dest / "tests" / "nlu")
+    shutil.copy2(REPO / "tests" / "test_stories.yml", dest / "tests" / "test_stories.yml")
     return dest
 
 

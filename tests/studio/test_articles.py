@@ -102,3 +102,10 @@ def test_a_title_that_needs_quotes_reads_back(content_root: Path) -> None:
     )
     assert created.article.title == "Rentals: how they work"
     assert created.source.splitlines()[1] == 'title: "Rentals: how they work"'
+
+
+def test_values_yaml_would_read_as_something_else_are_quoted(content_root: Path) -> None:
+    created = Articles(content_root).create("Yes", "on", ["no", "0123"], "We do.\n")
+    assert (created.article.title, created.article.slug) == ("Yes", "on")
+    assert created.article.tags == ("no", "0123")
+    assert [f for f in lint(content_root) if f.level == "error"] == []

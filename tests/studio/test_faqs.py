@@ -165,8 +165,9 @@ def test_renaming_follows_the_faq_into_every_file(content_root: Path) -> None:
         old.phrases,
         old.held_out,
     )
-    for name in (CURATED_FILE, "tests/nlu/heldout.yml", RESPONSES_FILE):
+    for name in (CURATED_FILE, "tests/nlu/heldout.yml", RESPONSES_FILE, "tests/test_stories.yml"):
         assert "shipping_time" not in (content_root / name).read_text()
+    assert "intent: faq/delivery_time" in (content_root / "tests/test_stories.yml").read_text()
     with pytest.raises(ContentError, match="unknown_faq"):
         faqs.get("shipping_time")
 
@@ -234,3 +235,25 @@ def test_retiring_into_an_faq_that_has_the_phrase_drops_the_duplicate(content_ro
     assert kept.count("is postage on a return free") == 1
     assert "Is postage on a return free?" not in kept
     assert "faq/return_window" not in path.read_text()
+
+
+def test_a_phrase_respelt_is_saved_in_its_place(content_root: Path) -> None:
+    faqs = Faqs(content_root)
+    faq = faqs.get("shipping_cost")
+    phrases = [
+        p.text if p.text != "how much is shipping" else "How much is shipping?" for p in faq.phrases
+    ]
+    saved = faqs.save("shipping_cost", faq.version, faq.answer, faq.article, phrases)
+    assert [p.text for p in saved.phrases] == phrases
+
+
+def test_an_faq_the_test_conversations_use_retires_only_into_another_faq(
+    content_root: Path,
+) -> None:
+    faqs = Faqs(content_root)
+    faq = faqs.get("contact_hours")
+    with pytest.raises(ContentError, match="named_in_tests"):
+        faqs.retire("contact_hours", faq.version, "request_human")
+    faqs.retire("contact_hours", faq.version, "faq/phone_number")
+    stories = (content_root / "tests/test_stories.yml").read_text()
+    assert "faq/contact_hours" not in stories and "intent: faq/phone_number" in stories

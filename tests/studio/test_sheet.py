@@ -258,3 +258,24 @@ def test_what_the_studio_writes_passes_rasa_data_validate_and_the_checks(
     done = rasa_validate(content_root)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert [f.line() for f in lint(content_root) if f.level == "error"] == []
+
+
+def test_a_cell_a_spreadsheet_would_run_is_exported_inert_and_read_back(
+    content_root: Path,
+) -> None:
+    faqs = Faqs(content_root)
+    faq = faqs.get("promo_code")
+    phrases = [*(p.text for p in faq.phrases), "-20% code not working", "=SUM(A1) discount"]
+    faqs.save("promo_code", faq.version, faq.answer, faq.article, phrases)
+    exported = export_csv(content_root)
+    assert exported.startswith("\ufeffkey,questions,answer,article")
+    row = next(
+        r for r in csv.reader(io.StringIO(exported.lstrip("\ufeff"))) if r[0] == "promo_code"
+    )
+    assert row[1].endswith("-20% code not working\n=SUM(A1) discount")  # inside the cell
+    before = files(content_root)
+    report = import_sheet(content_root, exported.encode(), "faqs.csv", apply=True)
+    assert report.counts()["skip"] == 0 and files(content_root) == before
+    sheet = _sheet([["", "'=1+1 gift card", "Yes.", "", ""]])
+    [row_report] = import_sheet(content_root, sheet, "faqs.csv", apply=False).rows
+    assert row_report.questions == ["=1+1 gift card"]

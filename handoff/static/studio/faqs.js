@@ -98,11 +98,15 @@ async function showEditor(faq) {
 async function fillArticles(chosen) {
   const titles = await articleTitles();
   const select = $('faq-edit-article');
+  // The FAQ's own link stays a choice even if its article is not listed (gone, or the list
+  // failed to load), so saving a phrase never drops the link unasked.
+  const missing = chosen && !titles[chosen] ? [el('option', { value: chosen, textContent: `${chosen} (no such article)` })] : [];
   select.replaceChildren(
     el('option', { value: '', textContent: 'No article' }),
     ...Object.entries(titles).map(([slug, title]) => el('option', { value: slug, textContent: `${title} (${slug})` })),
+    ...missing,
   );
-  select.value = chosen && titles[chosen] ? chosen : '';
+  select.value = chosen || '';
 }
 
 export function closeFaq() {
