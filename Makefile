@@ -29,7 +29,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run shell train validate import-faq export-faq seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio bench-takeover clean
+.PHONY: help install run shell train validate import-faq export-faq seed agent editor test test-fast screenshots lint format lock bench-nlu bench-kb bench-escalation bench-relay bench-turns bench-gate bench-clusters bench-studio bench-takeover bench-events clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -188,6 +188,9 @@ bench-turns: train ## Bot turns at 1 and 20 chats vs the stock rasa init bot [AR
 # A scripted day through the studio: misses, labels, check, publish, roll back under load.
 bench-studio: train $(STORE_DB) ## The studio's loop on 300 unseen messages [QUICK=1] (writes results/studio.md)
 	$(BIN)/python -m bench.studio $(if $(QUICK),--quick)
+
+bench-events: $(INSTALLED) ## Live events between two instances: Redis Streams against PostgreSQL NOTIFY (writes results/events.md)
+	$(BIN)/python -m bench.events $(ARGS)
 
 bench-takeover: train $(STORE_DB) $(NGINX) ## Publishing by PUT /model vs a second Rasa taking over behind nginx, under 10 chats (writes results/takeover.md)
 	$(BIN)/python -m bench.takeover

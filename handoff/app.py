@@ -17,6 +17,7 @@ from handoff.db.accounts import Accounts
 from handoff.db.editing import Editing
 from handoff.db.engine import make_engine, migrate
 from handoff.errors import Handler, error_middleware
+from handoff.events import shared_events
 from handoff.gateway import SOCKETS, Sockets, agent_socket, customer_socket
 from handoff.hub import Hub, Relay
 from handoff.live import announce_messages
@@ -58,7 +59,7 @@ def create_app(settings: Settings) -> web.Application:
     app[HUB], app[RELAY] = Hub(), Relay()
     app[SOCKETS] = Sockets(settings.sockets_per_address)
     app[INBOX] = Inbox()
-    app.cleanup_ctx.extend([database, http_client, relay, check_runner])
+    app.cleanup_ctx.extend([database, shared_events, http_client, relay, check_runner])
     add_routes(app)
     app.router.add_get("/ws/customer", customer_socket)
     app.router.add_get("/ws/agent", agent_socket)

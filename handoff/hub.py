@@ -1,4 +1,5 @@
-"""Live events inside one service process: who is listening to which conversation.
+"""Live events inside one service process: who is listening to which conversation
+(``handoff.events`` joins the processes when there are several).
 
 Every message is stored before it is published, so the hub may drop an event and nothing
 is lost: a socket that falls behind is closed, and its client reconnects and asks for
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -91,6 +92,8 @@ class Hub:
     def __init__(self, inbox_size: int = 256) -> None:
         self.inbox_size = inbox_size
         self._channels: dict[str, set[Subscription]] = defaultdict(set)
+        # Set when other instances share the events (handoff.events): it sends them on.
+        self.forward: Callable[[str, Event], None] | None = None
 
     @contextmanager
     def subscribe(self, *channels: str) -> Iterator[Subscription]:
@@ -114,6 +117,13 @@ class Hub:
                 del self._channels[channel]
 
     def publish(self, channel: str, event: Event) -> None:
+        """To this instance's sockets on ``channel``, and to the other instances'."""
+        self.deliver(channel, event)
+        if self.forward is not None:
+            self.forward(channel, event)
+
+    def deliver(self, channel: str, event: Event) -> None:
+        """To this instance's sockets only (an event another instance published)."""
         for subscription in list(self._channels.get(channel, ())):
             subscription.offer(event)
 

@@ -57,12 +57,22 @@ class Settings:
     allowed_origins: str = ""
     ws_heartbeat_s: int = 20
     ws_idle_s: int = 1800
+    # Live events between several instances behind one proxy (handoff/events.py):
+    # "local" (one instance), "redis" (a stream at redis_url) or "postgres" (NOTIFY on
+    # the service's own database).
+    events: str = "local"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    events_channel: str = "larkspur_events"  # the stream's key, or the NOTIFY channel
     customer_messages_per_minute: int = 30
     logins_per_minute: int = 10
     sessions_per_minute: int = 20
 
     def __post_init__(self) -> None:
         self.hours  # noqa: B018 - a bad schedule fails at start-up, not at the first handoff
+        if self.events not in ("local", "redis", "postgres"):
+            raise ValueError(f"HANDOFF_EVENTS is local, redis or postgres, not {self.events!r}")
+        if self.events == "postgres" and not self.database_url.startswith("postgresql"):
+            raise ValueError("HANDOFF_EVENTS=postgres needs a PostgreSQL HANDOFF_DATABASE_URL")
 
     def embeds(self, origin: str) -> bool:
         """Whether pages from ``origin`` may embed the widget (sockets and customer routes)."""
