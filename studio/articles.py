@@ -29,6 +29,7 @@ from contracts.articles import (
 )
 from contracts.understanding import ARTICLE_LINK_PREFIX
 from studio.files import ContentError, locked, write_all
+from studio.text import one_line, printable
 
 ARTICLES_DIR = "data/articles"
 RESPONSES_FILE = "data/faq/responses.yml"
@@ -97,7 +98,8 @@ def _reads_as(value: str) -> Any:
 
 def checked(title: str, slug: str, tags: Sequence[str], body: str) -> Article:
     """The article as it would be written, or ContentError naming what is wrong."""
-    title = " ".join(str(title).split())
+    title = one_line(title)
+    body = printable(str(body), keep="\n\t")
     if not title:
         raise ContentError("empty_title", "the article needs a title")
     if len(title) > TITLE_LIMIT:
@@ -106,7 +108,7 @@ def checked(title: str, slug: str, tags: Sequence[str], body: str) -> Article:
         raise ContentError(
             "invalid_slug", f"'{slug}' is not a valid slug: a-z, 0-9 and -, up to 80 long"
         )
-    cleaned = [" ".join(str(t).split()).lower() for t in tags]
+    cleaned = [one_line(t).lower() for t in tags]
     if not cleaned:
         raise ContentError("no_tags", "the article needs at least one tag")
     bad = [t for t in cleaned if not TAG_PATTERN.match(t)]

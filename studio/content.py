@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from studio.files import ContentError, YamlFile, atomic_write, load, locked
-from studio.text import example_lines, normalise, one_line, plain_phrase
+from studio.text import example_lines, normalise, one_line, plain_phrase, printable
 from tools.model_cache import TRAINING_INPUTS
 
 __all__ = ["Content", "ContentError", "Target", "Written", "normalise", "split_held_out"]
@@ -439,7 +439,7 @@ def _checked_texts(texts: Sequence[str]) -> list[str]:
 
 
 def _checked_answer(answer: str) -> str:
-    cleaned = answer.strip()
+    cleaned = printable(answer, keep="\n").strip()
     if not cleaned:
         raise ContentError("empty_answer", "the answer is empty")
     if len(cleaned) > ANSWER_LIMIT:

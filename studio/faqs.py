@@ -30,7 +30,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarStri
 from contracts.articles import SLUG_PATTERN, ArticleError, parse_text
 from contracts.understanding import ARTICLE_LINK_PREFIX
 from studio.files import ContentError, YamlFile, delete, load, locked, rename_key, write_all
-from studio.text import example_lines, normalise, one_line, plain_phrase
+from studio.text import example_lines, normalise, one_line, plain_phrase, printable
 
 FAQ = "faq"
 RESPONSE_PREFIX = f"utter_{FAQ}/"
@@ -658,7 +658,7 @@ def _taken(text: str, intent: str, file: str) -> str:
 
 
 def checked_answer(answer: str) -> str:
-    cleaned = str(answer).strip()
+    cleaned = printable(str(answer), keep="\n").strip()
     if not cleaned:
         raise ContentError("empty_answer", "the answer is empty")
     if len(cleaned) > ANSWER_LIMIT:

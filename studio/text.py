@@ -43,5 +43,23 @@ def example_lines(block: Any) -> list[str]:
 
 
 def one_line(text: str) -> str:
-    """One line, as the examples format needs: runs of whitespace become one space."""
-    return " ".join(str(text).split())
+    """One line, as the examples format needs: runs of whitespace become one space, and a
+    character YAML cannot hold (a control character, a lone surrogate) a space too."""
+    return " ".join(printable(str(text)).split())
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every character YAML cannot print (YAML 1.2's c-printable, less the
+    line breaks and tabs not in ``keep``) as a space."""
+    return "".join(c if c in keep or _printable(c) else " " for c in text)
+
+
+def _printable(char: str) -> bool:
+    point = ord(char)
+    return (
+        0x20 <= point <= 0x7E
+        or point == 0x85
+        or 0xA0 <= point <= 0xD7FF
+        or 0xE000 <= point <= 0xFFFD
+        or 0x10000 <= point <= 0x10FFFF
+    ) and point != 0xFEFF  # a byte-order mark inside a document confuses readers

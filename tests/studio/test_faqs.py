@@ -257,3 +257,16 @@ def test_an_faq_the_test_conversations_use_retires_only_into_another_faq(
     faqs.retire("contact_hours", faq.version, "faq/phone_number")
     stories = (content_root / "tests/test_stories.yml").read_text()
     assert "faq/contact_hours" not in stories and "intent: faq/phone_number" in stories
+
+
+def test_characters_yaml_cannot_hold_become_spaces(content_root: Path) -> None:
+    """A control character (pasted, or fuzzed) must not make a file Rasa cannot read."""
+    created = Faqs(content_root).create(
+        "gear_rental",
+        "We don't\x16 rent gear.",
+        None,
+        ["do you\x0b rent tents", "hire a\x00 stove"],
+    )
+    assert created.answer == "We don't  rent gear."
+    assert [p.text for p in created.phrases] == ["do you rent tents", "hire a stove"]
+    YAML(typ="safe").load((content_root / CURATED_FILE).read_text())
