@@ -9,7 +9,8 @@ each rate for ``--seconds``, the other's subscriber takes them and notes how lon
 took. Both run in this one process and share its event loop, so the figures are the
 engines' cost plus one loop's, on this machine's two cores. For each engine and rate:
 events delivered and lost, delivery latency p50 / p99 / max, and this process's CPU
-milliseconds per event (both ends together). Needs PostgreSQL on 127.0.0.1:5432 and
+milliseconds per event (both ends together) and the whole machine's (the Redis server's
+or PostgreSQL's work included). Needs PostgreSQL on 127.0.0.1:5432 and
 Redis on 127.0.0.1:6379 (``BENCH_POSTGRES``, ``BENCH_REDIS``); an engine whose server is
 missing is skipped, said so.
 """
@@ -71,7 +72,7 @@ async def one_rate(sender: Hub, receiver: Hub, rate: int, seconds: float) -> dic
                 seen.add(event["seq"])
 
         taker = asyncio.create_task(take())
-        cpu, started = time.process_time(), time.perf_counter()
+        cpu, busy, started = time.process_time(), machine_busy_s(), time.perf_counter()
         per_tick = rate * TICK_S
         sent = 0
         while sent < total:
@@ -90,7 +91,7 @@ async def one_rate(sender: Hub, receiver: Hub, rate: int, seconds: float) -> dic
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(taker, DRAIN_S)
         taker.cancel()
-        spent = time.process_time() - cpu
+        spent, machine = time.process_time() - cpu, machine_busy_s() - busy
     ordered = sorted(latencies)
     return {
         "sent": total,
@@ -100,7 +101,17 @@ async def one_rate(sender: Hub, receiver: Hub, rate: int, seconds: float) -> dic
         "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else float("nan"),
         "max_ms": 1000 * ordered[-1] if ordered else float("nan"),
         "cpu_ms_per_event": 1000 * spent / max(1, len(seen)),
+        "machine_ms_per_event": 1000 * machine / max(1, len(seen)),
     }
+
+
+def machine_busy_s() -> float:
+    """Seconds every core of this machine spent busy so far (``/proc/stat``): the Redis
+    server's and PostgreSQL's work counts too."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 async def bench(kind: str, rates: list[int], seconds: float) -> list[dict[str, Any]]:
@@ -153,6 +164,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     found["p99_ms"],
                     found["max_ms"],
                     found["cpu_ms_per_event"],
+                    found["machine_ms_per_event"],
                 ]
             )
     header = [
@@ -164,7 +176,8 @@ async def main_async(args: argparse.Namespace) -> None:
         "p50 ms",
         "p99 ms",
         "max ms",
-        "CPU ms / event",
+        "this process's CPU ms / event",
+        "machine's CPU ms / event",
     ]
     sections = {
         "Delivery between two hubs": table(header, rows),

@@ -35,7 +35,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from handoff.hub import Event, Hub
+from handoff.hub import LAGGING, Event, Hub
 from handoff.state import HUB, SETTINGS
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Shared:
         sender, channel, event = decode(raw)
         if sender != self.instance:
             self.received += 1
-            self.hub.deliver(channel, event)
+            self.hub.deliver(channel, LAGGING if event == LAGGING else event)
 
     async def batch(self) -> list[str]:
         """The next events to send: at least one, at most ``BATCH``, those a failed send
@@ -217,15 +217,20 @@ class PostgresNotify(Shared):
 
 
 def fitted(item: str) -> str:
-    """A payload NOTIFY takes: a message nudge over the limit goes without its message."""
+    """A payload NOTIFY takes: a message nudge over the limit goes without its message;
+    any other event over it (the agents' queue passes 8,000 bytes at about 27 waiting
+    handoffs) becomes ``lagging`` for that channel, so the other instances' sockets on it
+    reconnect and read everything afresh: nothing is wrong or lost, but it costs a
+    reconnect per event, which is why a cluster uses Redis."""
     if len(item.encode()) < NOTIFY_LIMIT:
         return item
     data = json.loads(item)
     data["event"].pop("message", None)
     slim = json.dumps(data)
-    if len(slim.encode()) >= NOTIFY_LIMIT:
-        raise ValueError(f"an event of {len(slim)} bytes is too large to NOTIFY")
-    return slim
+    if len(slim.encode()) < NOTIFY_LIMIT:
+        return slim
+    logger.warning("a %s event is too large to NOTIFY: sent as lagging", data["event"].get("type"))
+    return json.dumps({**data, "event": LAGGING})
 
 
 EVENTS = web.AppKey("events", Shared)

@@ -44,8 +44,8 @@ class Subscription:
         if self.lagging:
             return
         if self.queue.qsize() >= self.size:  # back-pressure: a slow reader never grows memory
-            self.lagging = True
             event = LAGGING
+        self.lagging = event is LAGGING  # also sent on purpose (handoff.events.fitted)
         self.queue.put_nowait(event)
 
 

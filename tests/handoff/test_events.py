@@ -17,7 +17,7 @@ from dataclasses import replace
 import pytest
 from aiohttp.test_utils import TestClient
 
-from handoff.events import EVENTS, NOTIFY_LIMIT, encode, fitted
+from handoff.events import EVENTS, NOTIFY_LIMIT, decode, encode, fitted
 from handoff.settings import Settings
 from tests.handoff.test_gateway import agent, customer, messages_until, next_event
 from tests.helpers.service import (
@@ -145,6 +145,8 @@ def test_a_message_nudge_too_large_to_notify_travels_without_its_message() -> No
     slim = fitted(big)
     assert len(slim.encode()) < NOTIFY_LIMIT
     assert '"seq": 3' in slim and "message" not in slim
+    queue = {"type": "queue", "queue": [{"id": n, "summary": "x" * 300} for n in range(30)]}
+    assert decode(fitted(encode("a", "agents", queue)))[2] == {"type": "lagging"}
     small = encode("a", "conversation:c", {"type": "typing"})
     assert fitted(small) == small
 
