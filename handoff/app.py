@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from handoff.auth import RateLimiter
 from handoff.checks import CHECKS, Checks
 from handoff.db import Store
 from handoff.db.accounts import Accounts
@@ -20,6 +19,7 @@ from handoff.errors import Handler, error_middleware
 from handoff.events import shared_events
 from handoff.gateway import SOCKETS, Sockets, agent_socket, customer_socket
 from handoff.hub import Hub, Relay
+from handoff.limits import Limits
 from handoff.live import announce_messages
 from handoff.pages import add_pages, cors, security_headers
 from handoff.proxies import forwarded_middleware
@@ -51,15 +51,10 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[RESPONSES] = Counter()
-    app[LIMITS] = {
-        "sessions": RateLimiter(settings.sessions_per_minute),
-        "logins": RateLimiter(settings.logins_per_minute),
-        "customer_messages": RateLimiter(settings.customer_messages_per_minute),
-    }
     app[HUB], app[RELAY] = Hub(), Relay()
     app[SOCKETS] = Sockets(settings.sockets_per_address)
     app[INBOX] = Inbox()
-    app.cleanup_ctx.extend([database, shared_events, http_client, relay, check_runner])
+    app.cleanup_ctx.extend([database, shared_events, rate_limits, http_client, relay, check_runner])
     add_routes(app)
     app.router.add_get("/ws/customer", customer_socket)
     app.router.add_get("/ws/agent", agent_socket)
@@ -78,6 +73,20 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     app[EDITING] = Editing(app[STORE])
     yield
     await engine.dispose()
+
+
+async def rate_limits(app: web.Application) -> AsyncIterator[None]:
+    """The service's rate limits, this instance's own or shared through Redis."""
+    settings = app[SETTINGS]
+    per_minute = {
+        "sessions": settings.sessions_per_minute,
+        "logins": settings.logins_per_minute,
+        "customer_messages": settings.customer_messages_per_minute,
+    }
+    shared = settings.redis_url if settings.rate_limits == "redis" else None
+    app[LIMITS] = Limits(per_minute, shared)
+    yield
+    await app[LIMITS].close()
 
 
 async def http_client(app: web.Application) -> AsyncIterator[None]:

@@ -309,7 +309,7 @@ async def customer_frame(
         text, client_id = text_field(data), client_id_field(data)
         if text is None:
             await outbox.send(no_text(client_id))
-        elif not app[LIMITS]["customer_messages"].allow(conversation_id):
+        elif not await app[LIMITS].allow("customer_messages", conversation_id):
             await outbox.send(
                 error(
                     "too_many_requests", "Slow down a little, then send again.", client_id=client_id

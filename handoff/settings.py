@@ -63,6 +63,8 @@ class Settings:
     events: str = "local"
     redis_url: str = "redis://127.0.0.1:6379/0"
     events_channel: str = "larkspur_events"  # the stream's key, or the NOTIFY channel
+    # "local" (this instance's own buckets) or "redis" (shared by every instance).
+    rate_limits: str = "local"
     customer_messages_per_minute: int = 30
     logins_per_minute: int = 10
     sessions_per_minute: int = 20
@@ -71,6 +73,8 @@ class Settings:
         self.hours  # noqa: B018 - a bad schedule fails at start-up, not at the first handoff
         if self.events not in ("local", "redis", "postgres"):
             raise ValueError(f"HANDOFF_EVENTS is local, redis or postgres, not {self.events!r}")
+        if self.rate_limits not in ("local", "redis"):
+            raise ValueError(f"HANDOFF_RATE_LIMITS is local or redis, not {self.rate_limits!r}")
         if self.events == "postgres" and not self.database_url.startswith("postgresql"):
             raise ValueError("HANDOFF_EVENTS=postgres needs a PostgreSQL HANDOFF_DATABASE_URL")
 

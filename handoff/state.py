@@ -8,11 +8,11 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handoff.auth import RateLimiter
 from handoff.db import Store
 from handoff.db.accounts import Accounts
 from handoff.db.editing import Editing
 from handoff.hub import Hub, Relay
+from handoff.limits import Limits
 from handoff.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,7 +21,7 @@ STORE = web.AppKey("store", Store)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 EDITING = web.AppKey("editing", Editing)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-LIMITS = web.AppKey("limits", dict[str, RateLimiter])
+LIMITS = web.AppKey("limits", Limits)
 RESPONSES = web.AppKey("responses", Counter[str])
 HUB = web.AppKey("hub", Hub)
 RELAY = web.AppKey("relay", Relay)

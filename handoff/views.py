@@ -87,8 +87,8 @@ def int_query(request: web.Request, name: str, default: int, low: int, high: int
     return value
 
 
-def limit(request: web.Request, bucket: str, key: str) -> None:
-    if not request.app[LIMITS][bucket].allow(key):
+async def limit(request: web.Request, bucket: str, key: str) -> None:
+    if not await request.app[LIMITS].allow(bucket, key):
         raise ApiError(429, "too_many_requests", "Too many requests; wait a moment and retry.")
 
 
@@ -124,7 +124,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def open_session(request: web.Request) -> web.Response:
     """A customer starts a conversation and gets its private token. A ``customer_ref``
     links it to the customer's earlier chats only when the site signed it."""
-    limit(request, "sessions", request.remote or "")
+    await limit(request, "sessions", request.remote or "")
     data = await body(request, schemas.SESSION)
     secret = request.app[SETTINGS].identity_secret
     ref = verified_ref(secret, data.get("customer_ref"), data.get("customer_ref_signature"))
@@ -134,7 +134,9 @@ async def open_session(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    limit(request, "logins", request.remote or "")  # per address: guessing across names counts too
+    await limit(
+        request, "logins", request.remote or ""
+    )  # per address: guessing across names counts too
     data = await body(request, schemas.LOGIN)
     token, expires, row = await accounts(request).login(data["name"], data["password"])
     return web.json_response({"token": token, "expires_at": iso(expires), "agent": agent_dict(row)})
@@ -190,7 +192,7 @@ async def customer_messages(request: web.Request) -> web.Response:
 
 async def customer_say(request: web.Request) -> web.Response:
     """Store a customer's message (once per client id) and return its sequence number."""
-    limit(request, "customer_messages", request[CONVERSATION])
+    await limit(request, "customer_messages", request[CONVERSATION])
     data = await body(request, schemas.CUSTOMER_MESSAGE)
     message = await usecases.customer_message(
         request.app, request[CONVERSATION], data["text"], data.get("client_id")

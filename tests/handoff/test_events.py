@@ -157,3 +157,34 @@ async def test_an_unknown_events_engine_is_refused_at_start() -> None:
     with pytest.raises(ValueError, match="needs a PostgreSQL"):
         Settings(events="postgres")
     await asyncio.sleep(0)
+
+
+async def test_with_redis_two_instances_share_one_rate_limit(tmp_path: object) -> None:
+    """Two logins a minute from one address: two on A use the allowance, the third on B
+    is refused. Each instance alone would have let it through."""
+    await redis_or_skip()
+    async for schema in postgres_schema():
+        settings = Settings(
+            service_token=SERVICE_TOKEN,
+            identity_secret=IDENTITY_SECRET,
+            database_url=POSTGRES,
+            database_schema=schema,
+            rate_limits="redis",
+            redis_url=REDIS,
+            logins_per_minute=2,
+        )
+        a, b = await start(settings), await start(settings)
+        try:
+            import redis.asyncio as redis
+
+            cleaner = redis.from_url(REDIS)
+            await cleaner.delete("larkspur:limit:logins:127.0.0.1")
+            await cleaner.close()
+            wrong = {"name": "nobody", "password": "wrong-password"}
+            answers = [
+                (await client.post("/agent/login", json=wrong)).status for client in (a, a, b)
+            ]
+            assert answers == [401, 401, 429]
+        finally:
+            await b.close()
+            await a.close()
