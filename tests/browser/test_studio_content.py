@@ -83,7 +83,9 @@ def test_an_editor_adds_an_faq_by_keyboard_and_is_warned_about_another_faqs_phra
 
     phrases.fill("can I rent a tent\ndo you hire out stoves")
     expect(taken).to_have_count(0, timeout=UI_MS)
-    page.get_by_role("button", name="Save", exact=True).click()
+    phrases.focus()
+    tab_to(page, page.get_by_role("button", name="Save", exact=True))
+    page.keyboard.press("Enter")
     expect(page.locator("#announcer")).to_have_text(
         "faq/gear_rental: saved. Run a check, then publish, to make it live.", timeout=UI_MS
     )
