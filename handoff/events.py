@@ -45,6 +45,7 @@ NOTIFY_LIMIT = 7_900  # bytes: PostgreSQL refuses a payload of 8,000 or more
 BACKLOG = 10_000  # events kept while the engine is away; older ones are dropped
 BATCH = 500
 RETRY_S = 1.0
+CLOSE_S = 2.0
 READY_S = 10.0
 
 
@@ -146,8 +147,9 @@ class RedisStream(Shared):
                 self.last_id = entries[0][0].decode() if entries else "0-0"
             self.ready.set()
             await asyncio.gather(self.write(client), self.read(client))
-        finally:
-            await client.close()
+        finally:  # bounded: a cancelled blocking read must not hold the shutdown
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), CLOSE_S)
 
     async def write(self, client: Any) -> None:
         async def append(items: list[str]) -> None:
@@ -184,29 +186,31 @@ class PostgresNotify(Shared):
         import asyncpg
 
         listener = await asyncpg.connect(self.dsn)
-        sender = await asyncpg.connect(self.dsn)
+        sender: Any = None
+        writer: asyncio.Future[None] | None = None
         lost = asyncio.get_running_loop().create_future()
+
+        def closed(_: Any) -> None:
+            if not lost.done():
+                lost.set_result(None)
+
         try:
+            sender = await asyncpg.connect(self.dsn)
             await listener.add_listener(self.name, lambda *args: self.deliver(args[3]))
-
-            def closed(_: Any) -> None:
-                if not lost.done():
-                    lost.set_result(None)
-
             listener.add_termination_listener(closed)
             self.ready.set()
             writer = asyncio.ensure_future(self.write(sender))
-            done, _ = await asyncio.wait({writer, lost}, return_when=asyncio.FIRST_COMPLETED)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-            if writer in done and writer.exception() is not None:
+            await asyncio.wait({writer, lost}, return_when=asyncio.FIRST_COMPLETED)
+            if writer.done() and writer.exception() is not None:
                 raise writer.exception()  # type: ignore[misc]
             raise ConnectionError("the LISTEN connection closed")
         finally:
+            if writer is not None:  # stopped, and waited for, before its connection goes
+                writer.cancel()
+                await asyncio.wait({writer}, timeout=CLOSE_S)
             for connection in (listener, sender):
-                with contextlib.suppress(Exception):
-                    await connection.close()
+                if connection is not None:
+                    connection.terminate()  # at once: close() may wait on the server
 
     async def write(self, connection: Any) -> None:
         async def notify(items: list[str]) -> None:
@@ -258,5 +262,6 @@ async def shared_events(app: web.Application) -> AsyncIterator[None]:
     yield
     hub.forward = None
     engine.task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await engine.task
+    done, _ = await asyncio.wait({engine.task}, timeout=2 * CLOSE_S)
+    if not done:
+        logger.error("live events over %s did not stop in time", engine.kind)
