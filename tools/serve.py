@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tools import keys
 from tools.net import free_port, wait_http
@@ -104,6 +105,11 @@ class Stack:
     var_dir: Path = ROOT / "var"
     store_url: str | None = None
     tracker_db: Path | None = None
+    # Rasa's trackers in PostgreSQL (postgresql://user:password@host:port/db) instead of
+    # SQLite, and its conversation locks in Redis (redis://host:port/db) instead of in
+    # each process: what several Rasa servers need to share conversations.
+    tracker_url: str | None = None
+    lock_url: str | None = None
     handoff_port: int = 5080
     # Where Rasa and the action server listen: loopback unless on a private network.
     internal_host: str = "127.0.0.1"
@@ -155,18 +161,40 @@ class Stack:
         env["HANDOFF_RASA_URL"] = self.rasa_front or self.rasa_url
         return {**env, **extra}
 
-    def _endpoints(self) -> Path:
+    def _endpoints(self, port: int | None = None) -> Path:
         """Rasa's endpoints: the action server (with its token, read from the environment
-        so the file holds no secret), the tracker database and the NLG."""
-        tracker_db = self.tracker_db or self.var_dir / "rasa-tracker.db"
-        path = self.var_dir / f"endpoints-{self.rasa_port}.yml"
+        so the file holds no secret), the tracker store, the lock store and the NLG."""
+        path = self.var_dir / f"endpoints-{port or self.rasa_port}.yml"
         path.write_text(
             f'action_endpoint:\n  url: "{self.actions_url}/webhook"\n'
             "  headers:\n    Authorization: Bearer ${ACTIONS_TOKEN}\n"  # unquoted: Rasa fills it in
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
-            f"nlg:\n  type: bot.nlg.EmpatheticNLG\n  settings_file: {ROOT / 'escalation.yml'}\n"
+            + self._tracker_store()
+            + self._lock_store()
+            + f"nlg:\n  type: bot.nlg.EmpatheticNLG\n  settings_file: {ROOT / 'escalation.yml'}\n"
         )
         return path
+
+    def _tracker_store(self) -> str:
+        if self.tracker_url is None:
+            tracker_db = self.tracker_db or self.var_dir / "rasa-tracker.db"
+            return f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{tracker_db}"\n'
+        url = urlsplit(self.tracker_url)
+        lines = ["tracker_store:", "  type: SQL", '  dialect: "postgresql"']
+        lines += [f'  url: "{url.hostname}"', f"  port: {url.port or 5432}"]
+        lines += [f'  db: "{url.path.lstrip("/")}"', f'  username: "{url.username or ""}"']
+        if url.password:
+            lines.append(f'  password: "{url.password}"')
+        return "\n".join(lines) + "\n"
+
+    def _lock_store(self) -> str:
+        if self.lock_url is None:
+            return ""
+        url = urlsplit(self.lock_url)
+        db = url.path.lstrip("/") or "0"
+        return (
+            f'lock_store:\n  type: "redis"\n  url: "{url.hostname}"\n  port: {url.port or 6379}\n'
+            f"  db: {db}\n"
+        )
 
     def _part(
         self, name: str, args: list[str], health: str | None, timeout: float, **env: str
@@ -233,7 +261,7 @@ class Stack:
                 "-m",
                 "tools.rasa_server",
                 *("--interface", self.internal_host, "--port", str(port)),
-                *("--model", str(model or self.model), "--endpoints", str(self._endpoints())),
+                *("--model", str(model or self.model), "--endpoints", str(self._endpoints(port))),
                 *("--credentials", str(ROOT / "credentials.yml")),
             ],
             f"{url}/status?token={k.rasa_token}",
