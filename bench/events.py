@@ -133,7 +133,7 @@ async def reachable(kind: str) -> str | None:
 
             client = redis.from_url(REDIS)
             await client.ping()
-            await client.close()
+            await client.close(close_connection_pool=True)
         else:
             import asyncpg
 

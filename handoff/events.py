@@ -46,6 +46,7 @@ BACKLOG = 10_000  # events kept while the engine is away; older ones are dropped
 BATCH = 500
 RETRY_S = 1.0
 CLOSE_S = 2.0
+READ_MS = 500  # a blocking read's longest wait: how soon a stopping instance stops
 READY_S = 10.0
 
 
@@ -74,6 +75,7 @@ class Shared:
         self.ready = asyncio.Event()  # hearing the others
         self.unsent: list[str] = []
         self.task: asyncio.Task[None] | None = None
+        self.stopping = asyncio.Event()
 
     def forward(self, channel: str, event: Event) -> None:
         """The hub's hook: this instance published ``event``; the others must hear it."""
@@ -109,8 +111,8 @@ class Shared:
                 raise
 
     async def run(self) -> None:
-        """Send and receive until cancelled; on a failure, say so and try again."""
-        while True:
+        """Send and receive until stopped; on a failure, say so and try again."""
+        while not self.stopping.is_set():
             self.ready.clear()
             try:
                 await self.session()
@@ -118,7 +120,20 @@ class Shared:
                 raise
             except Exception as error:  # the engine went away: the hub carries on locally
                 logger.warning("live events over %s failed (%s); retrying", self.kind, error)
-                await asyncio.sleep(RETRY_S)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), RETRY_S)
+
+    async def stop(self) -> None:
+        """Stop between two reads, so no command is cut off half-way; cancelled if it
+        takes longer than ``2 * CLOSE_S``."""
+        self.stopping.set()
+        if self.task is None:
+            return
+        done, _ = await asyncio.wait({self.task}, timeout=2 * CLOSE_S)
+        if not done:
+            logger.error("live events over %s did not stop in time", self.kind)
+            self.task.cancel()
+            await asyncio.wait({self.task}, timeout=CLOSE_S)
 
     kind = "?"
 
@@ -146,10 +161,19 @@ class RedisStream(Shared):
                 entries = await client.xrevrange(self.name, count=1)
                 self.last_id = entries[0][0].decode() if entries else "0-0"
             self.ready.set()
-            await asyncio.gather(self.write(client), self.read(client))
-        finally:  # bounded: a cancelled blocking read must not hold the shutdown
+            writer = asyncio.ensure_future(self.write(client))
+            try:
+                await self.read(client)  # until stopped
+            finally:
+                writer.cancel()
+                await asyncio.wait({writer}, timeout=CLOSE_S)
+                if writer.done() and not writer.cancelled() and writer.exception():
+                    raise writer.exception()  # type: ignore[misc]
+        finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close(), CLOSE_S)
+                # The pool too: redis-py 4.6's close() alone leaves its sockets open,
+                # and uvloop (which Sanic installs) waits on an open one for ever.
+                await asyncio.wait_for(client.close(close_connection_pool=True), CLOSE_S)
 
     async def write(self, client: Any) -> None:
         async def append(items: list[str]) -> None:
@@ -161,8 +185,8 @@ class RedisStream(Shared):
         await self.send_all(append)
 
     async def read(self, client: Any) -> None:
-        while True:
-            found = await client.xread({self.name: self.last_id}, count=BATCH, block=5000)
+        while not self.stopping.is_set():
+            found = await client.xread({self.name: self.last_id}, count=BATCH, block=READ_MS)
             for _, entries in found or ():
                 for entry_id, fields in entries:
                     self.last_id = entry_id.decode()
@@ -200,10 +224,15 @@ class PostgresNotify(Shared):
             listener.add_termination_listener(closed)
             self.ready.set()
             writer = asyncio.ensure_future(self.write(sender))
-            await asyncio.wait({writer, lost}, return_when=asyncio.FIRST_COMPLETED)
+            stopped = asyncio.ensure_future(self.stopping.wait())
+            try:
+                await asyncio.wait({writer, lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
             if writer.done() and writer.exception() is not None:
                 raise writer.exception()  # type: ignore[misc]
-            raise ConnectionError("the LISTEN connection closed")
+            if not self.stopping.is_set():
+                raise ConnectionError("the LISTEN connection closed")
         finally:
             if writer is not None:  # stopped, and waited for, before its connection goes
                 writer.cancel()
@@ -261,7 +290,4 @@ async def shared_events(app: web.Application) -> AsyncIterator[None]:
         logger.error("live events over %s are not connected yet; retrying", engine.kind)
     yield
     hub.forward = None
-    engine.task.cancel()
-    done, _ = await asyncio.wait({engine.task}, timeout=2 * CLOSE_S)
-    if not done:
-        logger.error("live events over %s did not stop in time", engine.kind)
+    await engine.stop()

@@ -67,4 +67,4 @@ class Limits:
 
     async def close(self) -> None:
         if self.redis is not None:
-            await self.redis.close()
+            await self.redis.close(close_connection_pool=True)

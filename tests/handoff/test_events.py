@@ -8,7 +8,6 @@ reason where they are missing, failed in CI).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -45,7 +44,7 @@ async def redis_or_skip() -> None:
             pytest.fail(reason)
         pytest.skip(reason)
     finally:
-        await client.close()
+        await client.close(close_connection_pool=True)
 
 
 @pytest.fixture(params=["redis", "postgres"])
@@ -129,11 +128,9 @@ async def test_with_redis_an_instance_that_was_cut_off_gets_what_it_missed(
     ana = await Api(b).agent("ana")
     console = await agent(b, ana)
     await next_event(console, "welcome")
-    assert engine.task is not None
-    engine.task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await engine.task
+    await engine.stop()
     handoff = await on_a.escalate(record(conversation_id))  # B hears nothing of it now
+    engine.stopping.clear()
     engine.task = asyncio.create_task(engine.run())
     assert (await next_event(console, "handoff_new"))["handoff"]["id"] == handoff["handoff_id"]
     await console.close()
@@ -179,7 +176,7 @@ async def test_with_redis_two_instances_share_one_rate_limit(tmp_path: object) -
 
             cleaner = redis.from_url(REDIS)
             await cleaner.delete("larkspur:limit:logins:127.0.0.1")
-            await cleaner.close()
+            await cleaner.close(close_connection_pool=True)
             wrong = {"name": "nobody", "password": "wrong-password"}
             answers = [
                 (await client.post("/agent/login", json=wrong)).status for client in (a, a, b)
