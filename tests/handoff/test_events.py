@@ -18,7 +18,6 @@ from aiohttp.test_utils import TestClient
 
 from handoff.events import EVENTS, NOTIFY_LIMIT, decode, encode, fitted
 from handoff.settings import Settings
-from tests.handoff.test_gateway import agent, customer, messages_until, next_event
 from tests.helpers.service import (
     IDENTITY_SECRET,
     POSTGRES,
@@ -28,6 +27,7 @@ from tests.helpers.service import (
     record,
     start,
 )
+from tests.helpers.sockets import agent, customer, messages_until, next_event
 
 REDIS = os.environ.get("HANDOFF_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
