@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,29 +23,34 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
+from contracts.articles import SLUG_PATTERN
+from contracts.understanding import ARTICLE_LINK_PREFIX
+from studio.faqs import (
+    ARTICLES_DIR,
+    DOMAIN_FILE,
+    FAQ,
+    HELD_OUT_SETS,
+    KEY_PATTERN,
+    NLU_DIR,
+    RESPONSES_FILE,
+    TEXT_LIMIT,
+    checked_answer,
+)
 from studio.files import ContentError, YamlFile, atomic_write, load, locked
-from studio.text import example_lines, normalise, one_line, plain_phrase, printable
+from studio.text import example_lines, normalise, one_line, plain_phrase
 from tools.model_cache import TRAINING_INPUTS
 
 __all__ = ["Content", "ContentError", "Target", "Written", "normalise", "split_held_out"]
 
-FAQ_INTENT = "faq"
+FAQ_INTENT = FAQ
 OUT_OF_SCOPE = "out_of_scope"
 # `faq` is the retrieval intent's parent: messages are labelled with one of its keys.
 UNLABELABLE = frozenset({FAQ_INTENT})
-TEXT_LIMIT = 500
-ANSWER_LIMIT = 1000
 DESCRIPTION_LIMIT = 120
 HELD_OUT_EVERY = 5
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-HELP_URL = "https://larkspur-outdoor.example/help/"
+HELP_URL = ARTICLE_LINK_PREFIX
 
-DOMAIN_FILE = "domain.yml"
-NLU_DIR = "data/nlu"
-RESPONSES_FILE = "data/faq/responses.yml"
-ARTICLES_DIR = "data/articles"
-HELD_OUT_FILE = "tests/nlu/from_traffic.yml"
+HELD_OUT_FILE = HELD_OUT_SETS[-1]  # real traffic, held out
 TRAFFIC_NLU_FILE = "data/nlu/traffic.yml"
 TRAFFIC_HEADER = """\
 version: "3.1"
@@ -57,8 +61,6 @@ version: "3.1"
 
 nlu:
 """
-# Held-out sets: a message in one of them must not also become training data.
-HELD_OUT_SETS = ("tests/nlu/heldout.yml", "tests/nlu/out_of_scope.yml", HELD_OUT_FILE)
 HELD_OUT_HEADER = """\
 version: "3.1"
 
@@ -318,7 +320,7 @@ class Content:
         """A new FAQ ``faq/<key>``: its answer (linking ``article``) and its first examples."""
         with locked(self.root):
             self._check_new_key(key)
-            response = self._response_text(_checked_answer(answer), article)
+            response = self._response_text(checked_answer(answer), article)
             cleaned = _checked_texts(texts)
             if not cleaned:
                 raise ContentError("empty_text", "a new FAQ needs at least one message")
@@ -435,17 +437,6 @@ def _checked_texts(texts: Sequence[str]) -> list[str]:
             raise ContentError("empty_text", "a message is empty")
         if len(text) > TEXT_LIMIT:
             raise ContentError("text_too_long", f"a message is longer than {TEXT_LIMIT} characters")
-    return cleaned
-
-
-def _checked_answer(answer: str) -> str:
-    cleaned = printable(answer, keep="\n").strip()
-    if not cleaned:
-        raise ContentError("empty_answer", "the answer is empty")
-    if len(cleaned) > ANSWER_LIMIT:
-        raise ContentError(
-            "answer_too_long", f"the answer is longer than {ANSWER_LIMIT} characters"
-        )
     return cleaned
 
 

@@ -41,6 +41,8 @@ ARTICLES_DIR = "data/articles"
 DOMAIN_FILE = "domain.yml"
 ESCALATION_FILE = "escalation.yml"
 STORIES_FILE = "tests/test_stories.yml"  # rasa test's conversations (make test)
+# A message in one of them must not also become training data; the last is real
+# traffic the studio holds out (studio.content).
 HELD_OUT_SETS = (
     "tests/nlu/heldout.yml",
     "tests/nlu/out_of_scope.yml",

@@ -24,7 +24,13 @@ import pytest
 
 from handoff.clients.rasa import ranked
 from handoff.settings import Settings
-from tests.helpers.service import IDENTITY_SECRET, POSTGRES, SERVICE_TOKEN, start
+from tests.helpers.service import (
+    IDENTITY_SECRET,
+    POSTGRES,
+    SERVICE_TOKEN,
+    postgres_connection,
+    start,
+)
 from tests.helpers.widget_client import WidgetClient
 from tests.helpers.widget_page import BOT_MS
 from tools.net import free_port
@@ -41,20 +47,11 @@ def said(widget: WidgetClient, text: str) -> bool:
 
 async def fresh_database() -> AsyncIterator[str]:
     """A new PostgreSQL database for Rasa's trackers, dropped afterwards."""
-    import asyncpg
-
-    dsn = POSTGRES.replace("+asyncpg", "")
-    try:
-        admin = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as error:
-        reason = f"PostgreSQL at {dsn} is not available: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    admin = await postgres_connection()
     name = "t_tracker_" + uuid.uuid4().hex[:10]
     await admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield dsn.rsplit("/", 1)[0] + "/" + name
+        yield POSTGRES.replace("+asyncpg", "").rsplit("/", 1)[0] + "/" + name
     finally:
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()

@@ -27,16 +27,22 @@ SERVICE_TOKEN = "test-service-token"  # noqa: S105 - a test credential; guards n
 IDENTITY_SECRET = "test-identity-secret"  # noqa: S105 - a test credential; guards nothing real
 
 
-async def postgres_schema() -> AsyncIterator[str]:
-    """A new, empty schema, dropped afterwards."""
+async def postgres_connection() -> asyncpg.Connection:
+    """A connection to the test database; skipped with the reason where the server is
+    missing, failed in CI."""
     dsn = POSTGRES.replace("+asyncpg", "")
     try:
-        connection = await asyncpg.connect(dsn, timeout=5)
+        return await asyncpg.connect(dsn, timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
         reason = f"PostgreSQL at {dsn} is not available: {error}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+async def postgres_schema() -> AsyncIterator[str]:
+    """A new, empty schema, dropped afterwards."""
+    connection = await postgres_connection()
     schema = "t_" + uuid.uuid4().hex[:12]
     await connection.execute(f"CREATE SCHEMA {schema}")
     try:
